@@ -1,0 +1,65 @@
+"""collabgap's pure core: mazes, views, moves, scores and the wire models both sides validate against.
+
+Imports nothing that does I/O; `referee` and `services` both import it and nothing else of each other.
+"""
+
+from __future__ import annotations
+
+from ._contract import (
+    CreatedGame,
+    EndReason,
+    Feedback,
+    GameMode,
+    GameRecord,
+    MoveRecord,
+    SeatStatus,
+    SeatView,
+    VoteRecord,
+    VoteResult,
+)
+from ._errors import CollabgapError, DirectionError, MazeError
+from ._generate import MazeParams, generate_maze
+from ._maze import (
+    GOAL,
+    HIDDEN,
+    OPEN,
+    START,
+    WALL,
+    Cell,
+    Direction,
+    Maze,
+    direction_between,
+    distances_from,
+    shortest_route,
+    step,
+)
+from ._messages import (
+    COMPLETION_PHRASE,
+    DATA_KEY,
+    RULES_VERSION,
+    Condition,
+    GameStatus,
+    HistoryEntry,
+    Seat,
+    SeatEnd,
+    SeatEnvelope,
+    SeatMessage,
+    SeatStart,
+    SeatTurn,
+    VoteOutcome,
+    find_votes,
+    says_done,
+)
+from ._render import LEGEND, find_maps, render_map
+from ._scoring import Walk, walk, weighted_score
+from ._views import View, check_views, merge_views, split_views
+
+__all__ = sorted([
+    "COMPLETION_PHRASE", "DATA_KEY", "GOAL", "HIDDEN", "LEGEND", "OPEN", "RULES_VERSION", "START", "WALL",
+    "Cell", "CollabgapError", "Condition", "CreatedGame", "Direction", "DirectionError", "EndReason", "Feedback",
+    "GameMode", "GameRecord", "GameStatus", "HistoryEntry", "Maze", "MazeError", "MazeParams", "MoveRecord",
+    "Seat", "SeatEnd", "SeatEnvelope", "SeatMessage", "SeatStart", "SeatStatus", "SeatTurn", "SeatView", "View",
+    "VoteOutcome", "VoteRecord", "VoteResult", "Walk", "check_views", "direction_between", "distances_from",
+    "find_maps", "find_votes", "generate_maze", "merge_views", "render_map", "says_done", "shortest_route",
+    "split_views", "step", "walk", "weighted_score",
+])

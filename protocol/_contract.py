@@ -1,0 +1,93 @@
+"""What the referee's MCP tools return (DESIGN §3.1): the public result contract, shared by both sides."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from ._messages import GameStatus, Seat
+
+GameMode = Literal["pair", "solo"]
+Feedback = Literal["none", "position"]
+EndReason = Literal["goal", "wall", "edge", "ended"]
+
+
+class _Result(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class CreatedGame(_Result):
+    """A new game: its id, one token per seat (only `A` in solo) and the optimal route length."""
+
+    game_id: str
+    seat_tokens: dict[str, str]
+    optimal_length: int
+    size: int
+
+
+class SeatView(_Result):
+    """One seat's own map, and how to read it."""
+
+    rows: list[str]
+    legend: str
+
+
+class VoteResult(_Result):
+    """The referee's verdict on one vote."""
+
+    executed: bool
+    """Both seats' pending votes named this direction (solo: always), so the move was made."""
+    status: GameStatus
+    moves_made: int
+    position: tuple[int, int] | None = None
+    """The current cell; only with feedback `position`."""
+
+
+class SeatStatus(_Result):
+    """What a seat may know of its game: never the partner's view."""
+
+    status: GameStatus
+    moves_made: int
+    partner_has_pending_vote: bool
+    position: tuple[int, int] | None = None
+    """The current cell; only with feedback `position`."""
+
+
+class MoveRecord(_Result):
+    """One executed move."""
+
+    direction: str
+    source: tuple[int, int]
+    target: tuple[int, int]
+    valid: bool
+    """False when the move went into a wall or off the grid, which ends the game as failed."""
+
+
+class VoteRecord(_Result):
+    """One vote as the referee received it."""
+
+    seat: Seat
+    direction: str
+    executed: bool
+    conflict: bool
+    """The partner's pending vote named another direction."""
+
+
+class GameRecord(_Result):
+    """Everything the referee knows of a game; for the coordinator only."""
+
+    game_id: str
+    mode: GameMode
+    feedback: Feedback
+    status: GameStatus
+    end_reason: EndReason | None
+    maze: list[str]
+    views: list[list[str]]
+    optimal_length: int
+    position: tuple[int, int]
+    moves: list[MoveRecord]
+    votes: list[VoteRecord]
+    conflicts: int
+    weighted_score: float
+    success: bool

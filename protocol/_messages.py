@@ -1,0 +1,113 @@
+"""The seat conversation (DESIGN §3.3): the `{"collabgap": …}` data part, and votes written in prose.
+
+Every field here is part of the A2A wire contract that third-party agents build against; add fields, never
+rename them, and bump `RULES_VERSION` when the rules the prompt states change.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+RULES_VERSION = "collabgap-maze/1"
+COMPLETION_PHRASE = "ACTI!"
+DATA_KEY = "collabgap"
+
+Seat = Literal["A", "B"]
+GameStatus = Literal["active", "solved", "failed", "ended"]
+Condition = Literal["pair", "solo-full", "solo-split"]
+
+
+class _Wire(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class VoteOutcome(_Wire):
+    """What the referee made of one vote, as far as the game's feedback level lets a seat know."""
+
+    seat: Seat
+    direction: str
+    executed: bool
+    """Both seats named this direction (solo: always), so the move was made."""
+    status: GameStatus
+    position: tuple[int, int] | None = None
+    """The current cell after the vote; only with feedback `position`."""
+
+
+class HistoryEntry(_Wire):
+    """One earlier message of the game, for a player taking over a seat mid-game."""
+
+    seat: Seat
+    text: str
+
+
+class SeatStart(_Wire):
+    """Opens a game for a seat. The text part beside it is the full task prompt."""
+
+    kind: Literal["start"] = "start"
+    game_id: str
+    seat: Seat
+    condition: Condition
+    speaks_first: bool
+    message_limit: int
+    size: int
+    maps: list[list[str]]
+    """This seat's view(s): one map in `pair` and `solo-full`, both labelled views in `solo-split`."""
+    legend: str
+    rules_version: str = RULES_VERSION
+    move_channel: Literal["message", "referee"] = "message"
+    """`message`: vote with a line `MOVE: <direction>` or a data part `{"move": ...}`."""
+    referee_url: str | None = None
+    """Only for agents declaring the referee extension."""
+    seat_token: str | None = None
+    """Only for agents declaring the referee extension."""
+    partner_text: str | None = None
+    """The partner's opening message, when the partner spoke first."""
+    history: list[HistoryEntry] = Field(default_factory=list)
+
+
+class SeatTurn(_Wire):
+    """The partner spoke (or, solo, the referee answered); it is this seat's turn."""
+
+    kind: Literal["turn"] = "turn"
+    game_id: str
+    seat: Seat
+    turn: int
+    """1-based number of the message this seat is about to write."""
+    partner_text: str | None = None
+    outcomes: list[VoteOutcome] = Field(default_factory=list)
+    """The referee's verdict on every vote since this seat last spoke, oldest first."""
+
+
+class SeatEnd(_Wire):
+    """The game is over; the agent may forget it."""
+
+    kind: Literal["end"] = "end"
+    game_id: str
+    seat: Seat
+    status: GameStatus
+    reason: str
+
+
+SeatMessage = Annotated[SeatStart | SeatTurn | SeatEnd, Field(discriminator="kind")]
+
+
+class SeatEnvelope(_Wire):
+    """The data part of a coordinator→agent message."""
+
+    collabgap: SeatMessage
+
+
+_VOTE_LINE = re.compile(r"^\W*MOVE\s*:\s*(\S.*?)\s*$", re.IGNORECASE | re.MULTILINE)
+
+
+def find_votes(text: str) -> list[str]:
+    """The raw directions of every `MOVE: <direction>` line, in order (not yet validated)."""
+    return [match.group(1).strip("*`_ ") for match in _VOTE_LINE.finditer(text)]
+
+
+def says_done(text: str) -> bool:
+    """Whether a message carries the completion phrase."""
+    return COMPLETION_PHRASE in text

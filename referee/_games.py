@@ -1,0 +1,189 @@
+"""Games as plain objects: the true maze, the seats' pending votes, the moves both agreed on (DESIGN §3.1).
+
+Every method is synchronous and completes without awaiting, so on the server's single event loop each call is
+atomic per game without a lock: no vote can interleave with another half-applied one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from collections import OrderedDict
+from dataclasses import dataclass, field
+
+from protocol import (
+    LEGEND,
+    CreatedGame,
+    Direction,
+    EndReason,
+    Feedback,
+    GameMode,
+    GameRecord,
+    GameStatus,
+    Maze,
+    MoveRecord,
+    Seat,
+    SeatStatus,
+    SeatView,
+    View,
+    VoteRecord,
+    VoteResult,
+    step,
+    weighted_score,
+)
+
+from ._errors import AuthorizationError, GameOverError, RefereeError, UnknownGameError
+
+PARTNER: dict[Seat, Seat] = {"A": "B", "B": "A"}
+
+
+@dataclass
+class Game:
+    """One maze being played: applies a move only when both seats' pending votes agree (solo: at once)."""
+
+    game_id: str
+    maze: Maze
+    views: tuple[View, ...]
+    mode: GameMode
+    feedback: Feedback
+    max_votes: int = 1000
+    status: GameStatus = "active"
+    end_reason: EndReason | None = None
+    position: tuple[int, int] = field(init=False)
+    pending: dict[Seat, Direction] = field(default_factory=dict)
+    moves: list[MoveRecord] = field(default_factory=list)
+    votes: list[VoteRecord] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.position = self.maze.start
+
+    @property
+    def seats(self) -> tuple[Seat, ...]:
+        return ("A",) if self.mode == "solo" else ("A", "B")
+
+    def view(self, seat: Seat) -> SeatView:
+        """The seat's own map: in solo, every view the seat was given, one after another."""
+        if self.mode == "solo":
+            rows = [row for view in self.views for row in view]
+        else:
+            rows = list(self.views[0 if seat == "A" else 1])
+        return SeatView(rows=rows, legend=LEGEND)
+
+    def vote(self, seat: Seat, direction: Direction) -> VoteResult:
+        """Record `seat`'s vote; execute the move when the partner's pending vote names the same direction.
+
+        Raises:
+            GameOverError: the game has already ended.
+            RefereeError: the game has taken its maximum number of votes.
+        """
+        if self.status != "active":
+            raise GameOverError(f"game {self.game_id} is over ({self.status}); votes no longer count")
+        if len(self.votes) >= self.max_votes:
+            raise RefereeError(f"game {self.game_id} has reached its limit of {self.max_votes} votes")
+        partner_vote = None if self.mode == "solo" else self.pending.get(PARTNER[seat])
+        executed = self.mode == "solo" or partner_vote == direction
+        conflict = partner_vote is not None and partner_vote != direction
+        self.votes.append(VoteRecord(seat=seat, direction=direction.value, executed=executed, conflict=conflict))
+        if executed:
+            self.pending.clear()
+            self._execute(direction)
+        else:
+            self.pending[seat] = direction
+        return VoteResult(executed=executed, status=self.status, moves_made=len(self.moves), position=self._shown())
+
+    def _execute(self, direction: Direction) -> None:
+        target = step(self.position, direction)
+        valid = self.maze.is_open(target)
+        self.moves.append(MoveRecord(direction=direction.value, source=self.position, target=target, valid=valid))
+        if not valid:
+            self.status, self.end_reason = "failed", ("wall" if self.maze.inside(target) else "edge")
+        else:
+            self.position = target
+            if target == self.maze.goal:
+                self.status, self.end_reason = "solved", "goal"
+
+    def _shown(self) -> tuple[int, int] | None:
+        return self.position if self.feedback == "position" else None
+
+    def seat_status(self, seat: Seat) -> SeatStatus:
+        return SeatStatus(
+            status=self.status,
+            moves_made=len(self.moves),
+            partner_has_pending_vote=self.mode == "pair" and PARTNER[seat] in self.pending,
+            position=self._shown(),
+        )
+
+    def end(self) -> None:
+        """Stop the game where it stands; a finished game keeps its outcome."""
+        if self.status == "active":
+            self.status, self.end_reason = "ended", "ended"
+            self.pending.clear()
+
+    def record(self) -> GameRecord:
+        return GameRecord(
+            game_id=self.game_id,
+            mode=self.mode,
+            feedback=self.feedback,
+            status=self.status,
+            end_reason=self.end_reason,
+            maze=list(self.maze.rows),
+            views=[list(view) for view in self.views],
+            optimal_length=self.maze.optimal_length or 0,
+            position=self.position,
+            moves=list(self.moves),
+            votes=list(self.votes),
+            conflicts=sum(vote.conflict for vote in self.votes),
+            weighted_score=weighted_score(self.maze, self.position),
+            success=self.status == "solved",
+        )
+
+
+def _digest(token: str) -> bytes:
+    return hashlib.sha256(token.encode()).digest()
+
+
+class GameRegistry:
+    """Holds games in memory and mints their seat tokens; forgets the oldest games beyond `max_games`."""
+
+    def __init__(self, coordinator_token: str, *, max_games: int = 10_000) -> None:
+        self._coordinator = _digest(coordinator_token)
+        self._games: OrderedDict[str, Game] = OrderedDict()
+        self._seats: dict[bytes, tuple[str, Seat]] = {}
+        self._max_games = max_games
+
+    def check_coordinator(self, token: str | None) -> None:
+        """Raises AuthorizationError unless `token` is the coordinator token (compared in constant time)."""
+        if token is None or not hmac.compare_digest(_digest(token), self._coordinator):
+            raise AuthorizationError("this tool needs the coordinator's bearer token")
+
+    def create(self, maze: Maze, views: tuple[View, ...], mode: GameMode, feedback: Feedback, max_votes: int) -> CreatedGame:
+        game = Game(secrets.token_hex(8), maze, views, mode, feedback, max_votes)
+        tokens = {seat: secrets.token_urlsafe(24) for seat in game.seats}
+        self._games[game.game_id] = game
+        for seat, token in tokens.items():
+            self._seats[_digest(token)] = (game.game_id, seat)
+        while len(self._games) > self._max_games:
+            self._forget(next(iter(self._games)))
+        return CreatedGame(
+            game_id=game.game_id, seat_tokens=tokens, optimal_length=maze.optimal_length or 0, size=maze.size
+        )
+
+    def _forget(self, game_id: str) -> None:
+        del self._games[game_id]
+        for digest in [d for d, (gid, _) in self._seats.items() if gid == game_id]:
+            del self._seats[digest]
+
+    def get(self, game_id: str) -> Game:
+        try:
+            return self._games[game_id]
+        except KeyError:
+            raise UnknownGameError(f"no game {game_id[:40]!r} at this referee") from None
+
+    def for_token(self, token: str | None) -> tuple[Game, Seat]:
+        """The game and seat a seat token opens; the token alone decides both."""
+        found = self._seats.get(_digest(token)) if token else None
+        if found is None:
+            raise AuthorizationError("this tool needs a valid seat token as bearer token")
+        game_id, seat = found
+        return self.get(game_id), seat

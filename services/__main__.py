@@ -1,0 +1,3 @@
+from services._cli import main
+
+main()

@@ -1,0 +1,168 @@
+"""The one `collabgap` command: a thin skin over the Python API (parse, build settings, call, render, exit)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import secrets
+import sys
+from pathlib import Path
+from typing import Annotated, Literal
+
+import typer
+import uvicorn
+from pydantic import SecretStr, ValidationError
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from protocol import CollabgapError, MazeParams
+from referee import RefereeSettings, create_referee_app
+from services.agent import AgentSettings, create_agent_app
+from services.coordinator import (
+    CellSummary,
+    DemoSettings,
+    EpisodeRecord,
+    EpisodeSpec,
+    ServiceGroup,
+    SeatSpec,
+    run_demo,
+    run_episodes,
+)
+
+REFEREE_TOKEN_ENV = "COLLABGAP_REFEREE_TOKEN"
+AGENT_TOKEN_ENV = "COLLABGAP_AGENT_TOKEN"
+
+app = typer.Typer(help="collabgap: measure how well AI agents collaborate.", no_args_is_help=True,
+                  pretty_exceptions_enable=False)
+referee_app = typer.Typer(help="The referee (MCP server).", no_args_is_help=True)
+agent_app = typer.Typer(help="An agent service (A2A server).", no_args_is_help=True)
+app.add_typer(referee_app, name="referee")
+app.add_typer(agent_app, name="agent")
+console = Console(width=max(Console().width, 110))
+err = Console(stderr=True)
+
+Host = Annotated[str, typer.Option(help="Interface to bind; 127.0.0.1 unless you mean to expose it.")]
+Port = Annotated[int, typer.Option(min=1, max=65535)]
+PublicUrl = Annotated[str | None, typer.Option(help="Base URL others reach this service at (containers).")]
+
+
+def _serve(asgi: object, host: str, port: int) -> None:
+    uvicorn.run(asgi, host=host, port=port, log_level="warning")  # type: ignore[arg-type]
+
+
+@referee_app.command("serve")
+def referee_serve(host: Host = "127.0.0.1", port: Port = 8760, public_url: PublicUrl = None) -> None:
+    """Serve the referee over streamable HTTP at /mcp. The coordinator token comes from COLLABGAP_REFEREE_TOKEN."""
+    token = os.environ.get(REFEREE_TOKEN_ENV)
+    if not token:
+        token = secrets.token_urlsafe(24)
+        err.print(f"{REFEREE_TOKEN_ENV} is unset; coordinator token for this run: {token}")
+    settings = RefereeSettings(coordinator_token=SecretStr(token), public_url=public_url)
+    _serve(create_referee_app(settings), host, port)
+
+
+@agent_app.command("serve")
+def agent_serve(
+    player: Annotated[str, typer.Option(help="Player spec, e.g. scripted:cartographer or scripted:follower.")],
+    host: Host = "127.0.0.1", port: Port = 8770, public_url: PublicUrl = None,
+) -> None:
+    """Serve one player as an A2A agent. Set COLLABGAP_AGENT_TOKEN to require a bearer token."""
+    token = os.environ.get(AGENT_TOKEN_ENV)
+    settings = AgentSettings(player=player, public_url=public_url or f"http://{host}:{port}",
+                             token=SecretStr(token) if token else None)
+    _serve(create_agent_app(settings), host, port)
+
+
+def _fmt(value: float | None, ci: float | None) -> str:
+    if value is None:
+        return "—"
+    return f"{value:.3f}" + (f" ± {ci:.3f}" if ci is not None else "")
+
+
+def cells_table(cells: list[CellSummary]) -> Table:
+    table = Table(title="collabgap results (weighted score, mean ± 95% CI)")
+    for column in ("condition", "seat A", "seat B", "n", "errors", "weighted", "success"):
+        table.add_column(column, justify="right" if column in ("n", "errors", "weighted", "success") else "left")
+    for cell in cells:
+        table.add_row(cell.condition, cell.seat_a, cell.seat_b or "—", str(cell.n), str(cell.errors),
+                      _fmt(cell.weighted_mean, cell.weighted_ci95),
+                      "—" if cell.success_rate is None else f"{cell.success_rate:.0%}")
+    return table
+
+
+@app.command()
+def demo(
+    mazes: Annotated[int, typer.Option(min=1, help="Mazes per cell.")] = 20,
+    concurrency: Annotated[int, typer.Option(min=1)] = 8,
+    seed: int = 0,
+    runs_dir: Annotated[Path, typer.Option(help="Where the run folder is created.")] = Path("runs"),
+) -> None:
+    """Benchmark the built-in scripted players: every one solo, every ordered pair, on real services."""
+    settings = DemoSettings(mazes=mazes, concurrency=concurrency, seed=seed, runs_dir=runs_dir)
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=err, transient=True) as progress:
+        task = progress.add_task("starting services", total=None)
+        outcome = run_demo(
+            settings,
+            on_plan=lambda total: progress.update(task, total=total, description="playing episodes"),
+            on_episode=lambda record: progress.advance(task),
+        )
+    console.print(cells_table(outcome.result.cells))
+    console.print(f"Results: {outcome.results_path}")
+    errors = sum(cell.errors for cell in outcome.result.cells)
+    raise typer.Exit(code=1 if errors else 0)
+
+
+def print_episode(record: EpisodeRecord) -> None:
+    for message in record.messages:
+        vote = f"  [vote: {message.vote}]" if message.vote else ""
+        console.print(f"[bold]{message.seat}[/bold] #{message.index + 1}{vote}")
+        console.print(message.text, markup=False, highlight=False)
+    if record.error is not None:
+        console.print(f"ERROR ({record.error.kind}, seat {record.error.seat}): {record.error.message}", markup=False)
+    elif record.score is not None:
+        s = record.score
+        console.print(f"Outcome: {record.status} ({record.end_reason}); weighted score {s.weighted:.3f}; "
+                      f"{s.moves} moves (optimal {s.optimal_length}); {s.conflicts} conflicts")
+
+
+@app.command()
+def play(
+    a: Annotated[str, typer.Option("--a", help="Seat A's agent base URL.")],
+    b: Annotated[str | None, typer.Option("--b", help="Seat B's agent base URL (pair only).")] = None,
+    referee: Annotated[str | None, typer.Option(help="Referee MCP URL; token from COLLABGAP_REFEREE_TOKEN.")] = None,
+    seed: int = 0,
+    size: Annotated[int, typer.Option(min=3, max=30)] = 6,
+    condition: Literal["pair", "solo-full", "solo-split"] = "pair",
+    feedback: Literal["none", "position"] = "none",
+    message_limit: Annotated[int, typer.Option(min=1)] = 50,
+) -> None:
+    """Play one game and print its transcript and outcome (starts its own referee when none is given)."""
+    if condition == "pair" and b is None:
+        raise typer.BadParameter("a pair needs --b", param_hint="--b")
+    spec = EpisodeSpec(episode_id=f"play/{seed}", condition=condition, seat_a=SeatSpec(name="A", url=a),
+                       seat_b=SeatSpec(name="B", url=b) if condition == "pair" and b else None,
+                       maze=MazeParams(size=size, seed=seed), feedback=feedback, message_limit=message_limit)
+    with ServiceGroup() as services:
+        if referee is None:
+            token = secrets.token_urlsafe(24)
+            referee = services.start_referee(token)
+        else:
+            token = os.environ.get(REFEREE_TOKEN_ENV, "")
+            if not token:
+                raise typer.BadParameter(f"set {REFEREE_TOKEN_ENV} to use --referee", param_hint="--referee")
+        [record] = asyncio.run(run_episodes([spec], referee, SecretStr(token)))
+    print_episode(record)
+    raise typer.Exit(code=1 if record.status == "error" else 0)
+
+
+def main() -> None:
+    """Entry point: known errors print as one line and exit 2; tracebacks are for bugs."""
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        app()
+    except (CollabgapError, ValidationError) as exc:
+        err.print(f"error: {exc}", markup=False)
+        sys.exit(2)

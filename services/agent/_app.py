@@ -1,0 +1,143 @@
+"""The agent service's ASGI app: agent card, JSON-RPC and HTTP+JSON interfaces over one `SeatExecutor`."""
+
+from __future__ import annotations
+
+import contextlib
+import hmac
+from collections.abc import AsyncIterator
+
+from a2a.server.request_handlers import DefaultRequestHandler
+from a2a.server.routes import create_agent_card_routes, create_jsonrpc_routes, create_rest_routes
+from a2a.server.tasks import InMemoryTaskStore
+from a2a.types import (
+    AgentCapabilities,
+    AgentCard,
+    AgentInterface,
+    AgentSkill,
+    HTTPAuthSecurityScheme,
+    SecurityRequirement,
+    SecurityScheme,
+    StringList,
+)
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from starlette.applications import Starlette
+from starlette.authentication import AuthCredentials, AuthenticationBackend, AuthenticationError, SimpleUser
+from starlette.middleware import Middleware
+from starlette.middleware.authentication import AuthenticationMiddleware
+from starlette.requests import HTTPConnection, Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from ._errors import PlayerSpecError
+from ._executor import SeatExecutor
+from ._players import PLAYERS, PlayerFactory
+
+JSONRPC_PATH = "/a2a/jsonrpc/"
+REST_PATH = "/a2a/rest"
+SKILL_ID = "collabgap.maze-seat"
+
+
+class AgentSettings(BaseModel):
+    """How an agent service is served; validated once, at the edge."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    player: str = Field(pattern=r"^[a-z0-9-]+:[A-Za-z0-9._:/-]+$")
+    """The player spec, e.g. `scripted:cartographer`."""
+    public_url: str
+    """The base URL the agent card advertises (where clients reach this service)."""
+    token: SecretStr | None = None
+    """When set, every A2A call needs `Authorization: Bearer <token>`; the card stays public."""
+    max_contexts: int = Field(4096, ge=1)
+    """Games remembered at once; the least recently used is forgotten first."""
+
+
+def resolve_player(spec: str) -> PlayerFactory:
+    """The factory a player spec names.
+
+    Raises:
+        PlayerSpecError: the spec names no known player.
+    """
+    kind, _, name = spec.partition(":")
+    if kind == "scripted" and name in PLAYERS:
+        return PLAYERS[name]
+    known = ", ".join(f"scripted:{n}" for n in sorted(PLAYERS))
+    raise PlayerSpecError(f"unknown player {spec!r}; known players: {known}")
+
+
+def build_card(settings: AgentSettings) -> AgentCard:
+    base = settings.public_url.rstrip("/")
+    card = AgentCard(
+        name=f"collabgap {settings.player}",
+        description=f"A collabgap maze seat played by {settings.player}. Votes with 'MOVE: <direction>' lines.",
+        version="1",
+        supported_interfaces=[
+            AgentInterface(protocol_binding="JSONRPC", protocol_version="1.0", url=f"{base}{JSONRPC_PATH}"),
+            AgentInterface(protocol_binding="HTTP+JSON", protocol_version="1.0", url=f"{base}{REST_PATH}"),
+        ],
+        capabilities=AgentCapabilities(streaming=True, push_notifications=False),
+        default_input_modes=["text/plain", "application/json"],
+        default_output_modes=["text/plain"],
+        skills=[AgentSkill(
+            id=SKILL_ID, name="Maze seat",
+            description="Plays one seat of a two-player collabgap maze: talks with its partner, votes on moves.",
+            tags=["collabgap", "maze", "collaboration"],
+            examples=["Here is my map ... MOVE: down"],
+        )],
+    )
+    if settings.token is not None:
+        card.security_schemes["bearer"].CopyFrom(
+            SecurityScheme(http_auth_security_scheme=HTTPAuthSecurityScheme(scheme="Bearer"))
+        )
+        card.security_requirements.append(SecurityRequirement(schemes={"bearer": StringList(list=[])}))
+    return card
+
+
+class _BearerBackend(AuthenticationBackend):
+    def __init__(self, token: SecretStr) -> None:
+        self._expected = f"Bearer {token.get_secret_value()}".encode()
+
+    async def authenticate(self, conn: HTTPConnection) -> tuple[AuthCredentials, SimpleUser] | None:
+        if conn.url.path.startswith("/.well-known/") or conn.url.path == "/healthz":
+            return None
+        if hmac.compare_digest(conn.headers.get("authorization", "").encode(), self._expected):
+            return AuthCredentials(["authenticated"]), SimpleUser("coordinator")
+        raise AuthenticationError("missing or wrong bearer token")
+
+
+def _unauthorized(conn: HTTPConnection, exc: Exception) -> JSONResponse:
+    return JSONResponse({"error": str(exc)}, status_code=401, headers={"WWW-Authenticate": "Bearer"})
+
+
+async def _health(request: Request) -> JSONResponse:
+    return JSONResponse({"status": "ok", "service": "collabgap-agent"})
+
+
+def create_agent_app(settings: AgentSettings) -> Starlette:
+    """The agent service: card at the well-known path, JSON-RPC at `/a2a/jsonrpc/`, HTTP+JSON at `/a2a/rest`."""
+    card = build_card(settings)
+    handler = DefaultRequestHandler(
+        agent_executor=SeatExecutor(resolve_player(settings.player), max_contexts=settings.max_contexts),
+        task_store=InMemoryTaskStore(),
+        agent_card=card,
+    )
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        yield
+        await handler.aclose()
+
+    middleware = []
+    if settings.token is not None:
+        middleware.append(Middleware(AuthenticationMiddleware, backend=_BearerBackend(settings.token),
+                                     on_error=_unauthorized))
+    return Starlette(
+        routes=[
+            Route("/healthz", _health),
+            *create_agent_card_routes(card, cache_control="public, max-age=60"),
+            *create_jsonrpc_routes(handler, rpc_url=JSONRPC_PATH),
+            *create_rest_routes(handler, path_prefix=REST_PATH),
+        ],
+        middleware=middleware,
+        lifespan=lifespan,
+    )

@@ -1,0 +1,68 @@
+"""The A2A executor: a thin adapter from seat messages to one `Player` per game and seat (DESIGN §3.3)."""
+
+from __future__ import annotations
+
+import logging
+from collections import OrderedDict
+
+import pydantic
+from a2a.helpers import get_data_parts, new_text_message
+from a2a.server.agent_execution import AgentExecutor, RequestContext
+from a2a.server.events import EventQueue
+from a2a.server.tasks import TaskUpdater
+from a2a.utils.errors import InvalidParamsError
+
+from protocol import DATA_KEY, SeatEnd, SeatEnvelope, SeatMessage
+
+from ._players import Player, PlayerFactory
+
+logger = logging.getLogger(__name__)
+
+
+def read_seat_message(data: list[object]) -> SeatMessage:
+    """The `{"collabgap": …}` data part of a message, validated.
+
+    Raises:
+        InvalidParamsError: no such part, or it does not match the seat schema.
+    """
+    for item in data:
+        if isinstance(item, dict) and DATA_KEY in item:
+            try:
+                return SeatEnvelope.model_validate(item).collabgap
+            except pydantic.ValidationError as exc:
+                raise InvalidParamsError(f"the {DATA_KEY!r} data part does not match the seat schema: {exc}") from exc
+    raise InvalidParamsError(f"this agent plays collabgap seats: send a data part {{{DATA_KEY!r}: ...}}")
+
+
+class SeatExecutor(AgentExecutor):
+    """Keeps one player per A2A context (one context per game and seat); forgets a game at its `end`."""
+
+    def __init__(self, factory: PlayerFactory, *, max_contexts: int = 4096) -> None:
+        self._factory = factory
+        self._players: OrderedDict[str, Player] = OrderedDict()
+        self._max_contexts = max_contexts
+
+    async def execute(self, context: RequestContext, event_queue: EventQueue) -> None:
+        message = context.message
+        if message is None or not context.context_id:
+            raise InvalidParamsError("a seat message needs a message and a contextId")
+        seat_message = read_seat_message(get_data_parts(message.parts))
+        context_id = context.context_id
+        if isinstance(seat_message, SeatEnd):
+            self._players.pop(context_id, None)
+            reply = "Thanks for the game."
+        else:
+            if seat_message.kind == "start":
+                self._players[context_id] = self._factory()
+                while len(self._players) > self._max_contexts:
+                    self._players.popitem(last=False)
+            player = self._players.get(context_id)
+            if player is None:
+                raise InvalidParamsError(f"no game in context {context_id[:40]!r}: send its start message first")
+            self._players.move_to_end(context_id)
+            reply = await player.reply(seat_message, context.get_user_input())
+        await event_queue.enqueue_event(new_text_message(reply, context_id=context_id))
+
+    async def cancel(self, context: RequestContext, event_queue: EventQueue) -> None:
+        if context.task_id and context.context_id:
+            await TaskUpdater(event_queue, context.task_id, context.context_id).cancel()

@@ -1,0 +1,31 @@
+"""The `Player` extension point: how a seat speaks, and the registry of built-in players."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Protocol
+
+from protocol import SeatStart, SeatTurn
+
+
+class Player(Protocol):
+    """Speaks for one seat in one game; the agent service makes one per A2A context."""
+
+    async def reply(self, message: SeatStart | SeatTurn, text: str) -> str:
+        """What the seat says to its partner, given the coordinator's message (its data and its text)."""
+        ...
+
+
+PlayerFactory = Callable[[], Player]
+PLAYERS: dict[str, PlayerFactory] = {}
+
+
+def player(name: str) -> Callable[[PlayerFactory], PlayerFactory]:
+    """Register a factory under a stable name; that name goes into every episode record."""
+
+    def register(factory: PlayerFactory) -> PlayerFactory:
+        if PLAYERS.setdefault(name, factory) is not factory:
+            raise ValueError(f"player {name!r} is registered twice")
+        return factory
+
+    return register

@@ -1,0 +1,49 @@
+"""Errors of the coordinator. Infrastructure errors end an episode as `error`, never as a model failure.
+
+    CollabgapError
+    └── CoordinatorError
+        ├── ConfigError                 a run or play setting that cannot work
+        └── InfrastructureError         the platform failed, not the model (kind names it in records)
+            ├── AgentUnreachableError   kind "agent_unreachable": no connection, no card, HTTP error
+            ├── AgentTimeoutError       kind "agent_timeout": no reply within the turn limit
+            ├── ProtocolViolationError  kind "protocol_violation": a reply that breaks the seat contract
+            └── RefereeUnavailableError kind "referee_error": the referee failed or refused a call
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar, Literal
+
+from protocol import CollabgapError
+
+ErrorKind = Literal["agent_unreachable", "agent_timeout", "protocol_violation", "referee_error", "internal"]
+
+
+class CoordinatorError(CollabgapError):
+    """The coordinator cannot carry out what it was asked."""
+
+
+class ConfigError(CoordinatorError):
+    """A setting that cannot work; the message names it and the fix."""
+
+
+class InfrastructureError(CoordinatorError):
+    """The platform failed, not the model: recorded with its reason, never scored."""
+
+    kind: ClassVar[ErrorKind] = "internal"
+
+
+class AgentUnreachableError(InfrastructureError):
+    kind = "agent_unreachable"
+
+
+class AgentTimeoutError(InfrastructureError):
+    kind = "agent_timeout"
+
+
+class ProtocolViolationError(InfrastructureError):
+    kind = "protocol_violation"
+
+
+class RefereeUnavailableError(InfrastructureError):
+    kind = "referee_error"

@@ -1,0 +1,109 @@
+"""Start collabgap services as child processes on free loopback ports, and stop every one of them."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+
+import httpx
+
+from ._errors import ConfigError
+
+READY_TIMEOUT_S = 30.0
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A port the OS says is free right now."""
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class ServiceProcess:
+    name: str
+    url: str
+    process: subprocess.Popen[bytes]
+    log: Path
+
+
+class ServiceGroup:
+    """Child services that live exactly as long as the `with` block, Ctrl-C included.
+
+    Example:
+        >>> with ServiceGroup() as group:                                # doctest: +SKIP
+        ...     referee = group.start_referee(token="secret")
+        ...     agent = group.start_agent("scripted:cartographer")
+    """
+
+    def __init__(self, log_dir: Path | None = None) -> None:
+        self._stack = contextlib.ExitStack()
+        self._log_dir = log_dir
+        self.services: list[ServiceProcess] = []
+
+    def __enter__(self) -> ServiceGroup:
+        if self._log_dir is None:
+            self._log_dir = Path(self._stack.enter_context(tempfile.TemporaryDirectory(prefix="collabgap-")))
+        self._log_dir.mkdir(parents=True, exist_ok=True)
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        for service in reversed(self.services):
+            _stop(service.process)
+        self._stack.close()
+
+    def start_referee(self, token: str) -> str:
+        """Start a referee; returns its MCP URL."""
+        service = self._start("referee", ["referee", "serve"], {"COLLABGAP_REFEREE_TOKEN": token})
+        return f"{service.url}/mcp"
+
+    def start_agent(self, player: str) -> str:
+        """Start an agent service hosting `player`; returns its base URL."""
+        return self._start(player.replace(":", "-"), ["agent", "serve", "--player", player], {}).url
+
+    def _start(self, name: str, command: list[str], env: dict[str, str]) -> ServiceProcess:
+        assert self._log_dir is not None, "use ServiceGroup in a with block"
+        port = free_port()
+        log = self._log_dir / f"{name}-{port}.log"
+        with log.open("wb") as sink:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "services", *command, "--host", "127.0.0.1", "--port", str(port)],
+                stdout=sink, stderr=subprocess.STDOUT, env={**os.environ, **env},
+            )
+        service = ServiceProcess(name, f"http://127.0.0.1:{port}", process, log)
+        self.services.append(service)
+        _wait_ready(service)
+        return service
+
+
+def _wait_ready(service: ServiceProcess) -> None:
+    deadline = time.monotonic() + READY_TIMEOUT_S
+    with httpx.Client(timeout=2.0) as http:
+        while time.monotonic() < deadline:
+            if service.process.poll() is not None:
+                tail = service.log.read_text(errors="replace")[-2000:]
+                raise ConfigError(f"{service.name} exited with code {service.process.returncode}:\n{tail}")
+            with contextlib.suppress(httpx.TransportError):
+                if http.get(f"{service.url}/healthz").status_code == 200:
+                    return
+            time.sleep(0.05)
+    raise ConfigError(f"{service.name} did not become ready at {service.url} within {READY_TIMEOUT_S:g} s")
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
