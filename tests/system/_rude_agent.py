@@ -1,0 +1,62 @@
+"""A misbehaving A2A agent: a real HTTP server (plain Starlette, no a2a-sdk) whose every path prefix is one fault.
+
+`http://HOST:PORT/<fault>` is an agent whose card advertises a JSON-RPC interface at `/<fault>/rpc/`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route
+
+FAULTS = ("garbage", "silent", "nontext", "oversized", "huge", "slow", "stranger", "error")
+TEXT_CAP_PLUS = 25_000
+
+
+def _card(request: Request) -> JSONResponse:
+    fault = request.path_params["fault"]
+    base = f"{request.url.scheme}://{request.url.netloc}/{fault}"
+    return JSONResponse({
+        "name": f"rude {fault}", "description": "misbehaves on purpose", "version": "1",
+        "supportedInterfaces": [{"url": f"{base}/rpc/", "protocolBinding": "JSONRPC", "protocolVersion": "1.0"}],
+        "capabilities": {"streaming": False}, "defaultInputModes": ["text/plain"],
+        "defaultOutputModes": ["text/plain"],
+        "skills": [{"id": "collabgap.maze-seat", "name": "seat", "description": "rude", "tags": ["rude"]}],
+    })
+
+
+def _reply(request_id: Any, context_id: str, parts: list[dict[str, Any]]) -> JSONResponse:
+    message = {"messageId": "m-1", "contextId": context_id, "role": "ROLE_AGENT", "parts": parts}
+    return JSONResponse({"jsonrpc": "2.0", "id": request_id, "result": {"message": message}})
+
+
+async def _rpc(request: Request) -> Response:
+    fault = request.path_params["fault"]
+    body = await request.json()
+    request_id, context_id = body.get("id"), body["params"]["message"].get("contextId", "")
+    if fault == "garbage":
+        return PlainTextResponse("<html>definitely not JSON-RPC")
+    if fault == "silent":
+        return _reply(request_id, context_id, [])
+    if fault == "nontext":
+        return _reply(request_id, context_id, [{"url": "https://example.invalid/map.png", "mediaType": "image/png"}])
+    if fault == "oversized":
+        return _reply(request_id, context_id, [{"text": "blah " * (TEXT_CAP_PLUS // 5)}])
+    if fault == "huge":
+        return _reply(request_id, context_id, [{"text": "x" * (2 << 20)}])
+    if fault == "slow":
+        await asyncio.sleep(30)  # the coordinator's turn timeout must fire long before this
+        return _reply(request_id, context_id, [{"text": "sorry, late"}])
+    if fault == "stranger":
+        return _reply(request_id, "someone-elses-game", [{"text": "MOVE: down"}])
+    return JSONResponse({"jsonrpc": "2.0", "id": request_id, "error": {"code": -32603, "message": "agent crashed"}})
+
+
+app = Starlette(routes=[
+    Route("/{fault}/.well-known/agent-card.json", _card),
+    Route("/{fault}/rpc/", _rpc, methods=["POST"]),
+])
