@@ -47,13 +47,20 @@ class _Session:
 @contextlib.asynccontextmanager
 async def _session(url: str, token: str, timeout: float) -> AsyncIterator[_Session]:
     headers = {"Authorization": f"Bearer {token}"}
+    body_error: Exception | None = None
     try:
         async with httpx2.AsyncClient(headers=headers, timeout=httpx2.Timeout(timeout)) as http:
             async with Client(streamable_http_client(url, http_client=http), mode=PROTOCOL,
                               read_timeout_seconds=timeout) as client:
-                yield _Session(client)
+                try:
+                    yield _Session(client)
+                except Exception as exc:  # noqa: BLE001 - re-raised below, outside the client's task group
+                    body_error = exc
     except* (MCPError, httpx2.HTTPError, OSError) as group:
         raise RefereeUnavailableError(f"cannot reach the referee at {url}: {group.exceptions[0]}") from group
+    if body_error is not None:
+        # Raised here, the caller's own error arrives as itself rather than wrapped in an ExceptionGroup.
+        raise body_error
 
 
 class SeatChannel:

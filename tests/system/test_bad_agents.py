@@ -1,0 +1,56 @@
+"""Issue 2, bad input: a rude agent ends only its own game, with a recorded reason; the run goes on."""
+
+from __future__ import annotations
+
+import pytest
+
+from protocol import MazeParams
+from services.coordinator import EpisodeSpec, SeatSpec, run_episodes
+from tests.conftest import Stack
+
+EXPECTED = {
+    "garbage": ("protocol_violation", ""),
+    "silent": ("protocol_violation", "empty reply"),
+    "nontext": ("protocol_violation", "no text part"),
+    "oversized": ("protocol_violation", "exceeds the cap"),
+    "huge": ("protocol_violation", "larger than"),
+    "slow": ("agent_timeout", "no reply within"),
+    "stranger": ("protocol_violation", "another conversation"),
+    "error": ("protocol_violation", "agent crashed"),
+}
+
+
+def spec(episode_id: str, a: SeatSpec, b: SeatSpec) -> EpisodeSpec:
+    return EpisodeSpec(episode_id=episode_id, condition="pair", seat_a=a, seat_b=b, maze=MazeParams(seed=1))
+
+
+async def test_each_rude_agent_ends_only_its_own_game(stack: Stack, rude_agent: str) -> None:
+    rude = {fault: SeatSpec(name=fault, url=f"{rude_agent}/{fault}") for fault in EXPECTED}
+    plan = [spec(fault, stack.cartographer, seat) for fault, seat in rude.items()]
+    plan.append(spec("good", stack.cartographer, stack.cartographer))
+    records = {r.spec.episode_id: r for r in await run_episodes(plan, stack.referee_url, stack.token,
+                                                                turn_timeout_s=2, concurrency=len(plan))}
+    assert records["good"].status == "solved"
+    for fault, (kind, words) in EXPECTED.items():
+        record = records[fault]
+        assert record.status == "error" and record.score is None, fault
+        assert record.error is not None and record.error.kind == kind, (fault, record.error)
+        assert record.error.seat == "B" and words in record.error.message, (fault, record.error.message)
+        assert [m.seat for m in record.messages] == ["A"]  # A's opening was relayed, B broke the contract
+
+
+async def test_unreachable_agent_is_an_infrastructure_error(stack: Stack) -> None:
+    nobody = SeatSpec(name="nobody", url="http://127.0.0.1:9")
+    [record] = await run_episodes([spec("x", nobody, stack.cartographer)], stack.referee_url, stack.token)
+    assert record.status == "error" and record.error is not None and record.error.kind == "agent_unreachable"
+    assert record.score is None
+
+
+@pytest.mark.parametrize("token", ["wrong-token"])
+async def test_wrong_referee_token_is_an_infrastructure_error(stack: Stack, token: str) -> None:
+    from pydantic import SecretStr
+
+    [record] = await run_episodes([spec("x", stack.cartographer, stack.cartographer)], stack.referee_url,
+                                  SecretStr(token))
+    assert record.status == "error" and record.error is not None and record.error.kind == "referee_error"
+    assert "coordinator" in record.error.message
