@@ -143,8 +143,9 @@ class AgentConnection:
 
     @classmethod
     @contextlib.asynccontextmanager
-    async def open(cls, url: str, *, token: str | None = None, timeout: float = 60.0) -> AsyncIterator[AgentConnection]:
-        """Read the agent card at `url` and open a client on its preferred interface.
+    async def open(cls, url: str, *, token: str | None = None, timeout: float = 60.0,
+                   bindings: list[str] | None = None) -> AsyncIterator[AgentConnection]:
+        """Read the agent card at `url` and open a client on its first interface among `bindings`.
 
         Raises:
             AgentUnreachableError: no card could be read.
@@ -158,7 +159,7 @@ class AgentConnection:
                 except A2AError as exc:
                     raise AgentUnreachableError(f"no agent card at {url}: {exc}") from exc
             config = ClientConfig(httpx_client=http, streaming=False,
-                                  supported_protocol_bindings=["JSONRPC", "HTTP+JSON"])
+                                  supported_protocol_bindings=bindings or ["JSONRPC", "HTTP+JSON"])
             client = ClientFactory(config).create(card)
             try:
                 yield cls(url, client, timeout)
