@@ -37,7 +37,7 @@ class MazeParams(BaseModel):
     def _path_range_fits(self) -> MazeParams:
         if self.min_path > self.max_path:
             raise ValueError(f"min_path {self.min_path} exceeds max_path {self.max_path}")
-        if self.min_path > 2 * (self.size - 1) * self.size:
+        if self.min_path > self.size * self.size - 1:
             raise ValueError(f"no {self.size}x{self.size} maze has a route of {self.min_path} moves")
         return self
 

@@ -100,7 +100,7 @@ class SeatEnvelope(_Wire):
     collabgap: SeatMessage
 
 
-_VOTE_LINE = re.compile(r"^\W*MOVE\s*:\s*(\S.*?)\s*$", re.IGNORECASE | re.MULTILINE)
+_VOTE_LINE = re.compile(r"^\W*MOVE[ \t]*:[ \t*_`]*(\S.*?)[ \t]*$", re.IGNORECASE | re.MULTILINE)
 
 
 def find_votes(text: str) -> list[str]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from ._errors import MazeError
 from ._maze import Cell, Direction, Maze, step
 
 
@@ -16,10 +17,10 @@ def weighted_score(maze: Maze, last_valid: Cell) -> float:
     """
     start_gap = maze.optimal_length
     if not start_gap:
-        raise ValueError("an unsolvable maze has no weighted score")
+        raise MazeError("an unsolvable maze has no weighted score")
     remaining = maze.goal_distances.get(last_valid)
     if remaining is None:
-        raise ValueError(f"cell {last_valid} cannot reach the goal, so it was never reached by a valid walk")
+        raise MazeError(f"cell {last_valid} cannot reach the goal, so it was never reached by a valid walk")
     return 1.0 - remaining / start_gap
 
 

@@ -59,6 +59,8 @@ def merge_views(views: list[View] | tuple[View, ...]) -> View:
     if not views:
         raise MazeError("nothing to merge")
     size = len(views[0])
+    if any(len(view) != size or any(len(row) != size for row in view) for view in views):
+        raise MazeError(f"views to merge must all be {size}x{size}")
     merged = []
     for r in range(size):
         row = []

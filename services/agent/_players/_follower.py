@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from protocol import COMPLETION_PHRASE, SeatStart, SeatTurn, step
+from protocol import Knowledge, SeatStart, SeatTurn, Style, follower_says
 
 from ._base import player
-from ._knowledge import Knowledge
+
+MOVE_LINES = Style(referee=True)
 
 
 class Follower:
@@ -17,25 +18,10 @@ class Follower:
     async def reply(self, message: SeatStart | SeatTurn, text: str) -> str:
         if isinstance(message, SeatStart):
             self.knowledge = Knowledge.from_start(message)
-            return f"Hi! Happy to follow your lead.\n{self._next_move()}"
+            return follower_says(self.knowledge, MOVE_LINES, opening=True)
         assert self.knowledge is not None, "a turn always follows the start of its game"
         self.knowledge.update(message)
-        return self._next_move()
-
-    def _next_move(self) -> str:
-        k = self.knowledge
-        assert k is not None
-        if k.position == k.goal:
-            return f"Looks like we made it! {COMPLETION_PHRASE}"
-        if k.partner_pending is not None and not k.solo:
-            move = k.partner_pending
-            finish = f" {COMPLETION_PHRASE}" if step(k.position, move) == k.goal else ""
-            return f"Sure, let's go {move.value}.{finish}\nMOVE: {move.value}"
-        move = k.greedy()
-        if move is None:
-            return "I don't know where to go from here. What do you suggest?"
-        finish = f" {COMPLETION_PHRASE}" if k.solo and step(k.position, move) == k.goal else ""
-        return f"I think {move.value} gets us closer to the goal.{finish}\nMOVE: {move.value}"
+        return follower_says(self.knowledge, MOVE_LINES)
 
 
 @player("follower")
