@@ -57,7 +57,9 @@ from services.coordinator import (  # noqa: E402
     free_port,
     run_episodes,
 )
-from services.coordinator._prompts import start_text, turn_text  # noqa: E402
+from services.coordinator import Prompts  # noqa: E402
+
+PROMPTS = Prompts.load()
 
 ECHO_SCRIPT = Path(__file__).resolve().with_name("_echo_agent.py")
 PLAYER = "scripted:cartographer"
@@ -204,18 +206,18 @@ async def round_trips(agent_url: str, echo: EchoClient, reps: Reps) -> RoundTrip
                              partner_text=partner_text)
 
         b_start = start("B", True, None)
-        b_opening = (await agent.send("B", f"{game_id}-B", start_text(b_start), b_start)).text
+        b_opening = (await agent.send("B", f"{game_id}-B", PROMPTS.start(b_start), b_start)).text
         a_start = start("A", False, b_opening)
-        a_opening = (await agent.send("A", f"{game_id}-A", start_text(a_start), a_start)).text
+        a_opening = (await agent.send("A", f"{game_id}-A", PROMPTS.start(a_start), a_start)).text
         b_turn = SeatTurn(game_id=game_id, seat="B", turn=2, partner_text=a_opening)
-        b_proposal = (await agent.send("B", f"{game_id}-B", turn_text(b_turn, False), b_turn)).text
+        b_proposal = (await agent.send("B", f"{game_id}-B", PROMPTS.turn(b_turn, False, "referee"), b_turn)).text
         if "MOVE:" not in b_proposal:
             raise RuntimeError(f"the scripted partner proposed no move: {b_proposal!r}")
 
         async def agent_turn(turn: int) -> float:
             message = SeatTurn(game_id=game_id, seat="A", turn=turn, partner_text=b_proposal)
             started = time.perf_counter()
-            await agent.send("A", f"{game_id}-A", turn_text(message, False), message)
+            await agent.send("A", f"{game_id}-A", PROMPTS.turn(message, False, "referee"), message)
             return time.perf_counter() - started
 
         echo_context = uuid.uuid4().hex

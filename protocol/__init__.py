@@ -19,6 +19,7 @@ from ._contract import (
 )
 from ._errors import CollabgapError, DirectionError, MazeError
 from ._generate import MazeParams, generate_maze
+from ._grading import CONVENTIONS, Convention, GradedRoute, grade_route
 from ._maze import (
     GOAL,
     HIDDEN,
@@ -39,13 +40,16 @@ from ._messages import (
     RULES_VERSION,
     Condition,
     GameStatus,
+    GradeRequest,
     HistoryEntry,
+    Mode,
     Seat,
     SeatEnd,
     SeatEnvelope,
     SeatMessage,
     SeatStart,
     SeatTurn,
+    Usage,
     VoteOutcome,
     find_votes,
     says_done,
@@ -56,9 +60,9 @@ from ._scoring import Walk, walk, weighted_score
 from ._views import View, check_views, merge_views, split_views
 
 __all__ = sorted([
-    "COMPLETION_PHRASE", "DATA_KEY", "GOAL", "HIDDEN", "LEGEND", "OPEN", "RULES_VERSION", "START", "WALL",
+    "COMPLETION_PHRASE", "CONVENTIONS", "Convention", "GradedRoute", "grade_route", "DATA_KEY", "GOAL", "HIDDEN", "LEGEND", "OPEN", "RULES_VERSION", "START", "WALL",
     "Cell", "CollabgapError", "Condition", "CreatedGame", "Direction", "DirectionError", "EndReason", "Feedback",
-    "GameMode", "GameRecord", "Knowledge", "Speaker", "Style", "cartographer_says", "follower_says", "share_map", "GameStatus", "HistoryEntry", "Maze", "MazeError", "MazeParams", "MoveRecord",
+    "GameMode", "GameRecord", "GradeRequest", "Mode", "Usage", "Knowledge", "Speaker", "Style", "cartographer_says", "follower_says", "share_map", "GameStatus", "HistoryEntry", "Maze", "MazeError", "MazeParams", "MoveRecord",
     "Seat", "SeatEnd", "SeatEnvelope", "SeatMessage", "SeatStart", "SeatStatus", "SeatTurn", "SeatView", "View",
     "VoteOutcome", "VoteRecord", "VoteResult", "Walk", "check_views", "direction_between", "distances_from",
     "find_maps", "find_votes", "generate_maze", "merge_views", "render_map", "says_done", "shortest_route",

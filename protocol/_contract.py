@@ -88,6 +88,8 @@ class GameRecord(_Result):
     position: tuple[int, int]
     moves: list[MoveRecord]
     votes: list[VoteRecord]
+    convention: str | None = None
+    """Paper mode: how `grade_route` read the route (`directions` or a coordinate convention)."""
     conflicts: int
     weighted_score: float
     success: bool

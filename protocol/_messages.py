@@ -18,6 +18,7 @@ DATA_KEY = "collabgap"
 Seat = Literal["A", "B"]
 GameStatus = Literal["active", "solved", "failed", "ended"]
 Condition = Literal["pair", "solo-full", "solo-split"]
+Mode = Literal["referee", "paper"]
 
 
 class _Wire(BaseModel):
@@ -57,7 +58,9 @@ class SeatStart(_Wire):
     """This seat's view(s): one map in `pair` and `solo-full`, both labelled views in `solo-split`."""
     legend: str
     rules_version: str = RULES_VERSION
-    move_channel: Literal["message", "referee"] = "message"
+    mode: Mode = "referee"
+    """`referee`: moves are votes the referee applies; `paper`: free dialogue, graded afterwards."""
+    move_channel: Literal["message", "referee", "none"] = "message"
     """`message`: vote with a line `MOVE: <direction>` or a data part `{"move": ...}`."""
     referee_url: str | None = None
     """Only for agents declaring the referee extension."""
@@ -91,7 +94,28 @@ class SeatEnd(_Wire):
     reason: str
 
 
-SeatMessage = Annotated[SeatStart | SeatTurn | SeatEnd, Field(discriminator="kind")]
+class GradeRequest(_Wire):
+    """Paper mode: asks a grader to extract the agreed route from a transcript (the text part holds it)."""
+
+    kind: Literal["grade"] = "grade"
+    game_id: str
+    size: int
+
+
+class Usage(_Wire):
+    """What one reply cost, reported by the agent in its reply's metadata under `collabgap.usage`."""
+
+    model: str
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    reasoning_tokens: int = 0
+    calls: int = 1
+    """Model calls that made this reply (retries included)."""
+    latency_s: float = 0.0
+    """Time spent waiting for the model, retries and backoff included."""
+
+
+SeatMessage = Annotated[SeatStart | SeatTurn | SeatEnd | GradeRequest, Field(discriminator="kind")]
 
 
 class SeatEnvelope(_Wire):

@@ -122,6 +122,18 @@ def build_referee(registry: GameRegistry) -> MCPServer:
             game.end()
             return game.record()
 
+    @server.tool()
+    async def grade_route(game_id: str, route: list[str], ctx: Context) -> GameRecord:
+        """Coordinator, paper mode: score a grader's route under every convention, keeping the most favourable.
+
+        Each entry is a direction (`up`, `d`, `north`...) or a cell: `2,1`, `(2, 1)`, `[2, 1]` or `B1`.
+        """
+        with _tool_boundary():
+            registry.check_coordinator(_bearer(ctx))
+            game = registry.get(game_id)
+            game.grade(route)
+            return game.record()
+
     @server.tool(annotations=READ_ONLY)
     async def get_view(ctx: Context) -> SeatView:
         """Seat: your own map (the seat token decides game and seat)."""

@@ -29,6 +29,7 @@ from protocol import (
     View,
     VoteRecord,
     VoteResult,
+    grade_route,
     step,
     weighted_score,
 )
@@ -54,6 +55,7 @@ class Game:
     pending: dict[Seat, Direction] = field(default_factory=dict)
     moves: list[MoveRecord] = field(default_factory=list)
     votes: list[VoteRecord] = field(default_factory=list)
+    convention: str | None = None
 
     def __post_init__(self) -> None:
         self.position = self.maze.start
@@ -114,6 +116,24 @@ class Game:
             position=self._shown(),
         )
 
+    def grade(self, route: list[str]) -> None:
+        """Paper mode: play the route a grader extracted, read under its most favourable convention.
+
+        Raises:
+            GameOverError: the game has ended.
+            RefereeError: moves were already played by votes; a game is graded one way only.
+        """
+        if self.status != "active":
+            raise GameOverError(f"game {self.game_id} is over ({self.status}); it can no longer be graded")
+        if self.moves or self.votes:
+            raise RefereeError(f"game {self.game_id} was played by votes; grade_route is for paper-mode games")
+        graded = grade_route(self.maze, route)
+        self.convention = graded.convention
+        for direction in graded.moves:
+            self._execute(direction)
+        if self.status == "active":
+            self.end()
+
     def end(self) -> None:
         """Stop the game where it stands; a finished game keeps its outcome."""
         if self.status == "active":
@@ -133,6 +153,7 @@ class Game:
             position=self.position,
             moves=list(self.moves),
             votes=list(self.votes),
+            convention=self.convention,
             conflicts=sum(vote.conflict for vote in self.votes),
             weighted_score=weighted_score(self.maze, self.position),
             success=self.status == "solved",

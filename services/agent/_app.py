@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import hmac
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 from a2a.server.request_handlers import DefaultRequestHandler
 from a2a.server.routes import create_agent_card_routes, create_jsonrpc_routes, create_rest_routes
@@ -30,7 +31,8 @@ from starlette.routing import Route
 
 from ._errors import PlayerSpecError
 from ._executor import SeatExecutor
-from ._players import PLAYERS, PlayerFactory
+from ._players import PLAYERS, LLMPlayer, PlayerFactory, load_system_prompt
+from ._vendors import EndpointClient, VendorSpec, open_vendor
 
 JSONRPC_PATH = "/a2a/jsonrpc/"
 REST_PATH = "/a2a/rest"
@@ -42,8 +44,12 @@ class AgentSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    player: str = Field(pattern=r"^[a-z0-9-]+:[A-Za-z0-9._:/-]+$")
-    """The player spec, e.g. `scripted:cartographer`."""
+    player: str = Field(pattern=r"^[a-z0-9-]+:[A-Za-z0-9._:/@-]+$")
+    """The player spec: `scripted:<name>`, `openai:<model>` or `anthropic:<model>`."""
+    vendor: VendorSpec | None = None
+    """How an LLM player reaches its model; built from the spec when omitted."""
+    system_prompt: Path | None = None
+    """A replacement for the packaged system prompt of LLM players."""
     public_url: str
     """The base URL the agent card advertises (where clients reach this service)."""
     token: SecretStr | None = None
@@ -52,17 +58,24 @@ class AgentSettings(BaseModel):
     """Games remembered at once; the least recently used is forgotten first."""
 
 
-def resolve_player(spec: str) -> PlayerFactory:
-    """The factory a player spec names.
+def resolve_player(settings: AgentSettings) -> tuple[PlayerFactory, EndpointClient | None]:
+    """The factory the player spec names, and the vendor endpoint to close when the service stops.
 
     Raises:
         PlayerSpecError: the spec names no known player.
     """
-    kind, _, name = spec.partition(":")
+    kind, _, name = settings.player.partition(":")
     if kind == "scripted" and name in PLAYERS:
-        return PLAYERS[name]
+        return PLAYERS[name], None
+    if kind in ("openai", "anthropic"):
+        spec = settings.vendor or VendorSpec(kind=kind, model=name)  # type: ignore[arg-type]
+        if (spec.kind, spec.model) != (kind, name):
+            raise PlayerSpecError(f"player {settings.player!r} does not match its vendor {spec.kind}:{spec.model}")
+        vendor, endpoint = open_vendor(spec)
+        system_prompt = load_system_prompt(settings.system_prompt)
+        return (lambda: LLMPlayer(vendor, system_prompt)), endpoint
     known = ", ".join(f"scripted:{n}" for n in sorted(PLAYERS))
-    raise PlayerSpecError(f"unknown player {spec!r}; known players: {known}")
+    raise PlayerSpecError(f"unknown player {settings.player!r}; known: {known}, openai:<model>, anthropic:<model>")
 
 
 def build_card(settings: AgentSettings) -> AgentCard:
@@ -116,8 +129,9 @@ async def _health(request: Request) -> JSONResponse:
 def create_agent_app(settings: AgentSettings) -> Starlette:
     """The agent service: card at the well-known path, JSON-RPC at `/a2a/jsonrpc/`, HTTP+JSON at `/a2a/rest`."""
     card = build_card(settings)
+    factory, endpoint = resolve_player(settings)
     handler = DefaultRequestHandler(
-        agent_executor=SeatExecutor(resolve_player(settings.player), max_contexts=settings.max_contexts),
+        agent_executor=SeatExecutor(factory, max_contexts=settings.max_contexts),
         task_store=InMemoryTaskStore(),
         agent_card=card,
     )
@@ -126,6 +140,8 @@ def create_agent_app(settings: AgentSettings) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         yield
         await handler.aclose()
+        if endpoint is not None:
+            await endpoint.aclose()
 
     middleware = []
     if settings.token is not None:

@@ -6,15 +6,16 @@ import logging
 from collections import OrderedDict
 
 import pydantic
-from a2a.helpers import get_data_parts, new_text_message
+from a2a.helpers import get_data_parts, get_text_parts, new_text_message
 from a2a.server.agent_execution import AgentExecutor, RequestContext
 from a2a.server.events import EventQueue
 from a2a.server.tasks import TaskUpdater
-from a2a.utils.errors import InvalidParamsError
+from a2a.utils.errors import InternalError, InvalidParamsError
 
-from protocol import DATA_KEY, SeatEnd, SeatEnvelope, SeatMessage
+from protocol import DATA_KEY, GradeRequest, SeatEnd, SeatEnvelope, SeatMessage
 
-from ._players import Player, PlayerFactory
+from ._players import Player, PlayerFactory, PlayerReply
+from ._vendors import VendorError
 
 logger = logging.getLogger(__name__)
 
@@ -47,21 +48,33 @@ class SeatExecutor(AgentExecutor):
         if message is None or not context.context_id:
             raise InvalidParamsError("a seat message needs a message and a contextId")
         seat_message = read_seat_message(get_data_parts(message.parts))
+        texts = get_text_parts(message.parts)
         context_id = context.context_id
+        try:
+            reply = await self._answer(context_id, seat_message, texts)
+        except VendorError as exc:
+            # The model could not be had: the coordinator records an agent error, never a model failure.
+            raise InternalError(f"model unavailable: {exc}") from exc
+        answer = new_text_message(reply.text, context_id=context_id)
+        if reply.usage is not None:
+            answer.metadata.update({DATA_KEY: {"usage": reply.usage.model_dump()}})
+        await event_queue.enqueue_event(answer)
+
+    async def _answer(self, context_id: str, seat_message: SeatMessage, texts: list[str]) -> PlayerReply:
         if isinstance(seat_message, SeatEnd):
             self._players.pop(context_id, None)
-            reply = "Thanks for the game."
-        else:
-            if seat_message.kind == "start":
-                self._players[context_id] = self._factory()
-                while len(self._players) > self._max_contexts:
-                    self._players.popitem(last=False)
-            player = self._players.get(context_id)
-            if player is None:
-                raise InvalidParamsError(f"no game in context {context_id[:40]!r}: send its start message first")
-            self._players.move_to_end(context_id)
-            reply = await player.reply(seat_message, context.get_user_input())
-        await event_queue.enqueue_event(new_text_message(reply, context_id=context_id))
+            return PlayerReply("Thanks for the game.")
+        if isinstance(seat_message, GradeRequest):
+            return await self._factory().reply(seat_message, texts)
+        if seat_message.kind == "start":
+            self._players[context_id] = self._factory()
+            while len(self._players) > self._max_contexts:
+                self._players.popitem(last=False)
+        player = self._players.get(context_id)
+        if player is None:
+            raise InvalidParamsError(f"no game in context {context_id[:40]!r}: send its start message first")
+        self._players.move_to_end(context_id)
+        return await player.reply(seat_message, texts)
 
     async def cancel(self, context: RequestContext, event_queue: EventQueue) -> None:
         if context.task_id and context.context_id:

@@ -5,23 +5,37 @@ from __future__ import annotations
 from ._demo import DEMO_PLAYERS, DemoResult, DemoSettings, run_demo
 from ._episode import play_episode
 from ._errors import (
+    AgentError,
     AgentTimeoutError,
     AgentUnreachableError,
     ConfigError,
     CoordinatorError,
+    GraderError,
     InfrastructureError,
     ProtocolViolationError,
     RefereeUnavailableError,
 )
 from ._experiment import ExperimentConfig, ExperimentResult, plan_episodes, run_episodes, run_experiment
 from ._launch import ServiceGroup, free_port
-from ._records import EpisodeError, EpisodeRecord, EpisodeSpec, ExplicitMaze, MessageRecord, Score, SeatSpec
+from ._prices import PriceTable
+from ._prompts import Prompts
+from ._records import (
+    EpisodeError,
+    EpisodeRecord,
+    EpisodeSpec,
+    ExplicitMaze,
+    GradingRecord,
+    MessageRecord,
+    Score,
+    SeatSpec,
+)
 from ._referee_client import RefereeClient, RefereeToolError
 from ._seat_client import MAX_REPLY_BYTES, MAX_REPLY_CHARS, AgentConnection, SeatReply
 from ._stats import CellSummary, mean_ci, summarize
 
 __all__ = sorted([
-    "DEMO_PLAYERS", "MAX_REPLY_BYTES", "MAX_REPLY_CHARS", "AgentConnection", "AgentTimeoutError",
+    "DEMO_PLAYERS", "MAX_REPLY_BYTES", "MAX_REPLY_CHARS", "AgentConnection", "AgentError", "AgentTimeoutError",
+    "GraderError", "GradingRecord", "PriceTable", "Prompts",
     "AgentUnreachableError", "CellSummary", "ConfigError", "CoordinatorError", "DemoResult", "DemoSettings",
     "EpisodeError", "EpisodeRecord", "EpisodeSpec", "ExperimentConfig", "ExperimentResult", "ExplicitMaze",
     "InfrastructureError", "MessageRecord", "ProtocolViolationError", "RefereeClient", "RefereeToolError",

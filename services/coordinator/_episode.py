@@ -1,4 +1,8 @@
-"""One episode: create the game, relay the conversation strictly alternating, submit votes, score (DESIGN §3.4)."""
+"""One episode: create the game, relay the conversation strictly alternating, submit votes or grade, score.
+
+Referee mode (DESIGN §3.4): every vote goes to the referee, which alone moves the team. Paper mode: the seats
+talk freely; afterwards a grader extracts the agreed route and the referee scores it (`grade_route`).
+"""
 
 from __future__ import annotations
 
@@ -6,13 +10,17 @@ import contextlib
 import hashlib
 import logging
 import time
+import uuid
 from collections.abc import Mapping
 from typing import Any
+
+import yaml
 
 from protocol import (
     Direction,
     DirectionError,
     GameRecord,
+    GradeRequest,
     MazeParams,
     Seat,
     SeatEnd,
@@ -23,9 +31,10 @@ from protocol import (
     says_done,
 )
 
-from ._errors import AgentUnreachableError, InfrastructureError
-from ._prompts import start_text, turn_text
-from ._records import EndReason, EpisodeError, EpisodeRecord, EpisodeSpec, MessageRecord, Score
+from ._errors import AgentUnreachableError, GraderError, InfrastructureError
+from ._prices import PriceTable
+from ._prompts import Prompts
+from ._records import EndReason, EpisodeError, EpisodeRecord, EpisodeSpec, GradingRecord, MessageRecord, Score
 from ._referee_client import RefereeClient, SeatChannel
 from ._seat_client import AgentConnection, SeatReply
 
@@ -63,11 +72,13 @@ class _Relay:
     """The state of one conversation while it is relayed."""
 
     def __init__(self, spec: EpisodeSpec, game: GameRecord, agents: Mapping[Seat, AgentConnection],
-                 channels: Mapping[Seat, SeatChannel]) -> None:
+                 channels: Mapping[Seat, SeatChannel], prompts: Prompts, prices: PriceTable) -> None:
         self.spec = spec
         self.game = game
         self.agents = agents
         self.channels = channels
+        self.prompts = prompts
+        self.prices = prices
         self.seats: tuple[Seat, ...] = ("A", "B") if spec.condition == "pair" else ("A",)
         self.messages: list[MessageRecord] = []
         self.current: Seat | None = None
@@ -85,24 +96,41 @@ class _Relay:
             return SeatStart(
                 game_id=self.game.game_id, seat=seat, condition=self.spec.condition, speaks_first=not self.messages,
                 message_limit=self.spec.message_limit, size=len(self.game.maze), maps=self._maps(seat),
-                legend="@ start, * goal, . open, # wall, ? hidden", partner_text=partner_text,
+                legend="@ start, * goal, . open, # wall, ? hidden", partner_text=partner_text, mode=self.spec.mode,
+                move_channel="message" if self.spec.mode == "referee" else "none",
             )
         return SeatTurn(game_id=self.game.game_id, seat=seat, turn=sent + 1, partner_text=partner_text,
                         outcomes=outcomes)
 
+    async def _send(self, seat: Seat, message: SeatStart | SeatTurn, texts: list[str]) -> SeatReply:
+        return await self.agents[seat].send(seat, f"{self.game.game_id}-{seat}", texts, message)
+
+    def _record(self, seat: Seat, reply: SeatReply, vote: Direction | None, vote_error: str | None) -> None:
+        self.messages.append(MessageRecord(
+            index=len(self.messages), seat=seat, text=reply.text, latency_s=reply.latency_s,
+            vote=vote.value if vote else None, vote_error=vote_error, usage=reply.usage,
+            cost_usd=self.prices.cost(reply.usage)))
+
     async def play(self) -> EndReason | None:
         """Relay until the referee ends the game, a seat says ACTI!, or the message limit; None: the referee ended it."""
         solo = len(self.seats) == 1
+        referee_mode = self.spec.mode == "referee"
         pending: dict[Seat, list[VoteOutcome]] = {seat: [] for seat in self.seats}
         sent: dict[Seat, int] = {seat: 0 for seat in self.seats}
         partner_text: str | None = None
+        reviewed = False
         for index in range(self.spec.message_limit):
             seat = self.current = self.seats[index % len(self.seats)]
             message = self._message(seat, sent[seat], None if solo else partner_text, pending[seat])
-            text = start_text(message) if isinstance(message, SeatStart) else turn_text(message, solo)
+            if isinstance(message, SeatStart):
+                texts = self.prompts.start(message)
+            elif solo and reviewed:
+                texts = [self.prompts.review()]
+            else:
+                texts = self.prompts.turn(message, solo, self.spec.mode)
             pending[seat], sent[seat] = [], sent[seat] + 1
-            reply = await self.agents[seat].send(seat, f"{self.game.game_id}-{seat}", text, message)
-            vote, vote_error = pick_vote(reply)
+            reply = await self._send(seat, message, texts)
+            vote, vote_error = pick_vote(reply) if referee_mode else (None, None)
             status = "active"
             if vote is not None:
                 result = await self.channels[seat].propose_move(vote)
@@ -111,33 +139,66 @@ class _Relay:
                 for listener in self.seats:
                     pending[listener].append(outcome)
                 status = result.status
-            self.messages.append(MessageRecord(index=index, seat=seat, text=reply.text, latency_s=reply.latency_s,
-                                               vote=vote.value if vote else None, vote_error=vote_error))
+            self._record(seat, reply, vote, vote_error)
             partner_text = reply.text
             if status in ("solved", "failed"):
                 return None
             if says_done(reply.text):
+                if solo and not referee_mode and not reviewed:
+                    reviewed = True  # paper mode, alone: one review before the answer is final
+                    continue
                 return "acti"
         return "message_limit"
+
+    async def grade(self, grader: AgentConnection, referee: RefereeClient) -> tuple[GameRecord, GradingRecord]:
+        """Paper mode: ask the grader for the agreed route, then let the referee score it under every convention."""
+        request = GradeRequest(game_id=self.game.game_id, size=len(self.game.maze))
+        reply = await grader.send("grader", f"{self.game.game_id}-grader-{uuid.uuid4().hex[:6]}",
+                                  [self.prompts.grader(self.messages)], request)
+        route, schema = parse_grading(reply.text)
+        final = await referee.grade_route(self.game.game_id, route)
+        return final, GradingRecord(text=reply.text, route=route, schema=schema, convention=final.convention,
+                                    usage=reply.usage, cost_usd=self.prices.cost(reply.usage))
 
     async def say_goodbye(self, final: GameRecord) -> None:
         """Tell each seat the game is over; an agent that fails to listen no longer matters to the score."""
         for seat in self.seats:
             end = SeatEnd(game_id=final.game_id, seat=seat, status=final.status, reason=final.end_reason or "ended")
             try:
-                await self.agents[seat].send(seat, f"{final.game_id}-{seat}", f"The game is over: {final.status}.", end)
+                await self.agents[seat].send(seat, f"{final.game_id}-{seat}", [f"The game is over: {final.status}."], end)
             except InfrastructureError as exc:
                 logger.info("seat %s did not take the end of game %s: %s", seat, final.game_id, exc)
 
 
-async def play_episode(spec: EpisodeSpec, referee: RefereeClient, agents: Mapping[str, AgentConnection]) -> EpisodeRecord:
+def parse_grading(text: str) -> tuple[list[str], dict[str, object]]:
+    """The route and schema of a grader's YAML answer (fenced or bare).
+
+    Raises:
+        GraderError: no YAML mapping with a `route` list could be read.
+    """
+    block = text.split("```yaml", 1)[1].split("```", 1)[0] if "```yaml" in text else text
+    try:
+        data = yaml.safe_load(block)
+    except yaml.YAMLError as exc:
+        raise GraderError(f"grader answer is not YAML: {exc}") from exc
+    if not isinstance(data, dict) or not isinstance(data.get("route"), list):
+        raise GraderError("grader answer has no `route` list")
+    route = [", ".join(str(v) for v in step) if isinstance(step, list) else str(step) for step in data["route"]]
+    schema = data.get("schema") if isinstance(data.get("schema"), dict) else {}
+    return route, {str(k): v for k, v in schema.items()}
+
+
+async def play_episode(spec: EpisodeSpec, referee: RefereeClient, agents: Mapping[str, AgentConnection], *,
+                       prompts: Prompts | None = None, prices: PriceTable | None = None) -> EpisodeRecord:
     """Play one episode to its end; infrastructure failures end it as `error` with the reason, never as a score."""
     started = time.perf_counter()
     game_id: str | None = None
     relay: _Relay | None = None
+    grading: GradingRecord | None = None
     try:
         seat_specs = {"A": spec.seat_a, **({"B": spec.seat_b} if spec.seat_b else {})}
-        missing = [s.url for s in seat_specs.values() if s.url not in agents]
+        needed = [s.url for s in (*seat_specs.values(), spec.grader) if s is not None]
+        missing = [url for url in needed if url not in agents]
         if missing:
             raise AgentUnreachableError(f"no connection to {', '.join(missing)}")
         created = await referee.create_game(**game_arguments(spec))
@@ -146,9 +207,13 @@ async def play_episode(spec: EpisodeSpec, referee: RefereeClient, agents: Mappin
         async with contextlib.AsyncExitStack() as stack:
             channels = {seat: await stack.enter_async_context(referee.seat(token))
                         for seat, token in created.seat_tokens.items()}
-            relay = _Relay(spec, game, {seat: agents[s.url] for seat, s in seat_specs.items()}, channels)
+            relay = _Relay(spec, game, {seat: agents[s.url] for seat, s in seat_specs.items()}, channels,
+                           prompts or Prompts.load(), prices or PriceTable.load())
             reason = await relay.play()
-        final = await referee.end_game(game_id, reason or "finished")
+        if spec.grader is not None and spec.mode == "paper":
+            final, grading = await relay.grade(agents[spec.grader.url], referee)
+        else:
+            final = await referee.end_game(game_id, reason or "finished")
         await relay.say_goodbye(final)
     except Exception as exc:  # noqa: BLE001 - one place per episode: every failure is recorded, the run goes on
         kind = exc.kind if isinstance(exc, InfrastructureError) else "internal"
@@ -157,10 +222,11 @@ async def play_episode(spec: EpisodeSpec, referee: RefereeClient, agents: Mappin
         if game_id is not None:
             with contextlib.suppress(InfrastructureError):
                 await referee.end_game(game_id, f"error: {kind}")
+        seat = "grader" if kind == "grader_error" else (relay.current if relay else None)
         return EpisodeRecord(
             spec=spec, game_id=game_id, maze_id=maze_id(spec), status="error", end_reason="error",
-            error=EpisodeError(kind=kind, seat=relay.current if relay else None, message=str(exc)[:2000]),
-            messages=relay.messages if relay else [], duration_s=time.perf_counter() - started,
+            error=EpisodeError(kind=kind, seat=seat, message=str(exc)[:2000]),
+            messages=relay.messages if relay else [], grading=grading, duration_s=time.perf_counter() - started,
         )
     end_reason: EndReason = final.end_reason if final.end_reason in ("goal", "wall", "edge") else (reason or "acti")
     return EpisodeRecord(
@@ -169,5 +235,5 @@ async def play_episode(spec: EpisodeSpec, referee: RefereeClient, agents: Mappin
         score=Score(weighted=final.weighted_score, success=final.success, moves=len(final.moves),
                     conflicts=final.conflicts, optimal_length=final.optimal_length),
         messages=relay.messages, votes=final.votes, moves=final.moves, maze=final.maze, views=final.views,
-        duration_s=time.perf_counter() - started,
+        grading=grading, duration_s=time.perf_counter() - started,
     )

@@ -7,6 +7,8 @@
             ├── AgentUnreachableError   kind "agent_unreachable": no connection, no card, HTTP error
             ├── AgentTimeoutError       kind "agent_timeout": no reply within the turn limit
             ├── ProtocolViolationError  kind "protocol_violation": a reply that breaks the seat contract
+            ├── AgentError              kind "agent_error": the agent says it failed (e.g. its model is down)
+            ├── GraderError             kind "grader_error": paper mode, the grader's answer is unusable
             └── RefereeUnavailableError kind "referee_error": the referee failed or refused a call
 """
 
@@ -16,7 +18,8 @@ from typing import ClassVar, Literal
 
 from protocol import CollabgapError
 
-ErrorKind = Literal["agent_unreachable", "agent_timeout", "protocol_violation", "referee_error", "internal"]
+ErrorKind = Literal["agent_unreachable", "agent_timeout", "protocol_violation", "agent_error", "grader_error",
+                    "referee_error", "internal"]
 
 
 class CoordinatorError(CollabgapError):
@@ -43,6 +46,14 @@ class AgentTimeoutError(InfrastructureError):
 
 class ProtocolViolationError(InfrastructureError):
     kind = "protocol_violation"
+
+
+class AgentError(InfrastructureError):
+    kind = "agent_error"
+
+
+class GraderError(InfrastructureError):
+    kind = "grader_error"
 
 
 class RefereeUnavailableError(InfrastructureError):

@@ -10,10 +10,12 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
-from protocol import Condition, MazeParams
+from protocol import Condition, MazeParams, Mode
 
 from ._errors import InfrastructureError
 from ._episode import play_episode
+from ._prices import PriceTable
+from ._prompts import Prompts
 from ._records import EpisodeRecord, EpisodeSpec, SeatSpec
 from ._referee_client import RefereeClient
 from ._seat_client import AgentConnection
@@ -36,6 +38,13 @@ class ExperimentConfig(BaseModel):
     message_limit: int = Field(50, ge=1, le=1000)
     concurrency: int = Field(8, ge=1, le=1024)
     turn_timeout_s: float = Field(60.0, gt=0)
+    mode: Mode = "referee"
+    grader: SeatSpec | None = None
+    """The grading agent, for paper mode."""
+    prompts_dir: Path | None = None
+    """Replacement prompt templates (files named like the packaged ones)."""
+    prices_file: Path | None = None
+    """Replacement price table."""
 
 
 class ExperimentResult(BaseModel):
@@ -66,15 +75,18 @@ def plan_episodes(config: ExperimentConfig) -> list[EpisodeSpec]:
                 plan.append(EpisodeSpec(
                     episode_id=f"{condition}/{names}/{maze.maze_id}", condition=condition, seat_a=seat_a,
                     seat_b=seat_b, maze=maze, feedback=config.feedback, message_limit=config.message_limit,
+                    mode=config.mode, grader=config.grader,
                 ))
     return plan
 
 
 async def run_episodes(plan: list[EpisodeSpec], referee_url: str, referee_token: SecretStr, *,
-                       concurrency: int = 8, turn_timeout_s: float = 60.0,
+                       concurrency: int = 8, turn_timeout_s: float = 60.0, prompts: Prompts | None = None,
+                       prices: PriceTable | None = None,
                        on_episode: Callable[[EpisodeRecord], None] | None = None) -> list[EpisodeRecord]:
     """Play `plan` with at most `concurrency` games at once; every episode ends with a record, errors included."""
-    urls = sorted({seat.url for spec in plan for seat in (spec.seat_a, spec.seat_b) if seat is not None})
+    prompts, prices = prompts or Prompts.load(), prices or PriceTable.load()
+    urls = sorted({seat.url for spec in plan for seat in (spec.seat_a, spec.seat_b, spec.grader) if seat is not None})
     async with contextlib.AsyncExitStack() as stack:
         referee = await stack.enter_async_context(
             RefereeClient.connect(referee_url, referee_token.get_secret_value()))
@@ -88,7 +100,7 @@ async def run_episodes(plan: list[EpisodeSpec], referee_url: str, referee_token:
 
         async def one(spec: EpisodeSpec) -> EpisodeRecord:
             async with limit:
-                record = await play_episode(spec, referee, agents)
+                record = await play_episode(spec, referee, agents, prompts=prompts, prices=prices)
             if on_episode is not None:
                 on_episode(record)
             return record
@@ -101,5 +113,6 @@ async def run_experiment(config: ExperimentConfig, referee_token: SecretStr,
     """Play the whole plan of `config` and summarize it."""
     records = await run_episodes(plan_episodes(config), config.referee_url, referee_token,
                                  concurrency=config.concurrency, turn_timeout_s=config.turn_timeout_s,
+                                 prompts=Prompts.load(config.prompts_dir), prices=PriceTable.load(config.prices_file),
                                  on_episode=on_episode)
     return ExperimentResult(records=records, cells=summarize(records))

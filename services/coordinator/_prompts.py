@@ -1,46 +1,70 @@
-"""The text parts of seat messages: what a human, or a text-only agent, reads (DESIGN §3.3)."""
+"""The text parts of seat messages, from template files a user can replace (DESIGN §3.3, issue 3).
+
+Templates are `str.format` strings with the fields `size`, `maps`, `legend`, `limit`, `completion` (task
+prompts), `completion` (review) and `transcript` (grader).
+"""
 
 from __future__ import annotations
 
-from protocol import COMPLETION_PHRASE, LEGEND, SeatStart, SeatTurn, render_map
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
 
-_RULES = f"""Rules:
-- Start at @ and reach *. Move only to an adjacent cell: up, down, left or right. No diagonal moves, no moving through walls.
-- Stepping into a wall (#) or off the grid ends the game immediately.
-- One move per turn. {{agreement}}
-- To vote for a move, write it on its own line as `MOVE: <direction>` (up, down, left or right); only your first such line in a message counts.
-- The game is timed for a leaderboard: be efficient. At most {{limit}} messages are exchanged in total.
-- When you have reached the goal, say {COMPLETION_PHRASE}"""
+from protocol import COMPLETION_PHRASE, LEGEND, Mode, SeatStart, SeatTurn, render_map
+
+from ._errors import ConfigError
+from ._records import MessageRecord
+
+TEMPLATES = ("task-pair-referee", "task-pair-paper", "task-solo-referee", "task-solo-paper", "review", "grader")
 
 
-def start_text(start: SeatStart) -> str:
-    """The full task prompt for a seat, with its own map(s) and how to vote."""
-    solo = start.condition != "pair"
-    if solo:
-        intro = f"You are solving a {start.size}x{start.size} maze on your own."
-        agreement = "Each move you vote for is executed at once."
-    else:
-        intro = (f"You are solving a {start.size}x{start.size} maze together with a partner agent. A relay forwards "
-                 "your messages to each other verbatim. You each see a different part of the maze: cells marked ? "
-                 "are hidden from you, but your partner may see them. Talk to combine what you know.")
-        agreement = "Both of you must agree: a move is executed as soon as your latest votes name the same direction."
-    if len(start.maps) == 1:
-        maps = f"Your map (rows top to bottom):\n{render_map(start.maps[0])}"
-    else:
-        maps = "\n\n".join(f"Map {i + 1} of {len(start.maps)} (rows top to bottom):\n{render_map(rows)}"
-                           for i, rows in enumerate(start.maps))
-    parts = [intro, maps, LEGEND, _RULES.format(agreement=agreement, limit=start.message_limit)]
-    if not solo:
-        if start.speaks_first:
-            parts.append("You speak first.")
+@dataclass(frozen=True)
+class Prompts:
+    """The templates of one run: the packaged ones, each replaced by a file of the same name in `directory`."""
+
+    templates: dict[str, str]
+
+    @classmethod
+    def load(cls, directory: Path | None = None) -> Prompts:
+        """Raises ConfigError when `directory` is given but does not exist."""
+        if directory is not None and not directory.is_dir():
+            raise ConfigError(f"prompt directory {directory} does not exist")
+        packaged = resources.files("services.coordinator").joinpath("prompts")
+        templates = {}
+        for name in TEMPLATES:
+            override = directory / f"{name}.md" if directory is not None else None
+            source = override if override is not None and override.is_file() else packaged.joinpath(f"{name}.md")
+            templates[name] = source.read_text()
+        return cls(templates)
+
+    def start(self, start: SeatStart) -> list[str]:
+        """The text parts of a start message: the full task prompt, then the partner's opening if it spoke first."""
+        solo = start.condition != "pair"
+        if len(start.maps) == 1:
+            maps = render_map(start.maps[0]) if not solo else f"Your map (rows top to bottom):\n{render_map(start.maps[0])}"
         else:
-            parts.append(f"Your partner spoke first. Their message:\n{start.partner_text or ''}")
-    return "\n\n".join(parts)
+            maps = "\n\n".join(f"Map {i + 1} of {len(start.maps)} (rows top to bottom):\n{render_map(rows)}"
+                               for i, rows in enumerate(start.maps))
+        task = self.templates[f"task-{'solo' if solo else 'pair'}-{start.mode}"].format(
+            size=start.size, maps=maps, legend=LEGEND, limit=start.message_limit, completion=COMPLETION_PHRASE)
+        if solo:
+            return [task.strip()]
+        if start.speaks_first:
+            return [f"{task.strip()}\n\nYou speak first."]
+        return [task.strip(), f"Your partner spoke first. Their message:\n{start.partner_text or ''}"]
 
+    def turn(self, turn: SeatTurn, solo: bool, mode: Mode) -> list[str]:
+        """The partner's message verbatim; alone, the referee's verdict on the last vote (or a nudge)."""
+        if not solo:
+            return [turn.partner_text or ""]
+        lines = [f"Your move {o.direction} was {'executed' if o.executed else 'not executed'}." for o in turn.outcomes]
+        if mode == "paper":
+            return ["Continue."]
+        return ["\n".join(lines) or "No move was made: vote with a line `MOVE: <direction>`."]
 
-def turn_text(turn: SeatTurn, solo: bool) -> str:
-    """The partner's message verbatim; in solo games, the referee's verdict on the last vote."""
-    if not solo:
-        return turn.partner_text or ""
-    lines = [f"Your move {o.direction} was {'executed' if o.executed else 'not executed'}." for o in turn.outcomes]
-    return "\n".join(lines) or "No move was made: vote with a line `MOVE: <direction>`."
+    def review(self) -> str:
+        return self.templates["review"].format(completion=COMPLETION_PHRASE).strip()
+
+    def grader(self, messages: list[MessageRecord]) -> str:
+        transcript = "\n".join(f"[{m.seat}]: {m.text}" for m in messages)
+        return self.templates["grader"].format(transcript=transcript).strip()

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from protocol import Condition, MazeParams, MoveRecord, Seat, VoteRecord
+from protocol import Condition, MazeParams, Mode, MoveRecord, Seat, Usage, VoteRecord
 
 from ._errors import ErrorKind
 
@@ -15,7 +15,7 @@ EndReason = Literal["goal", "wall", "edge", "acti", "message_limit", "error"]
 
 
 class _Record(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, serialize_by_alias=True)
 
 
 class SeatSpec(_Record):
@@ -35,6 +35,14 @@ class ExplicitMaze(_Record):
 class EpisodeSpec(_Record):
     """One game to play: enough to play it again."""
 
+    @model_validator(mode="after")
+    def _paper_mode_has_a_grader(self) -> EpisodeSpec:
+        if self.mode == "paper" and self.grader is None:
+            raise ValueError("paper mode needs a grader agent")
+        if (self.condition == "pair") != (self.seat_b is not None):
+            raise ValueError("a pair needs seat B; a solo condition has none")
+        return self
+
     episode_id: str
     condition: Condition
     seat_a: SeatSpec
@@ -43,6 +51,10 @@ class EpisodeSpec(_Record):
     maze: MazeParams | ExplicitMaze
     feedback: Literal["none", "position"] = "none"
     message_limit: int = Field(50, ge=1, le=1000)
+    mode: Mode = "referee"
+    """`referee`: votes go to the referee; `paper`: free dialogue, then a grader extracts the route."""
+    grader: SeatSpec | None = None
+    """The agent that grades paper-mode transcripts; required in paper mode."""
 
 
 class MessageRecord(_Record):
@@ -56,13 +68,29 @@ class MessageRecord(_Record):
     """The direction this message voted for, as submitted to the referee."""
     vote_error: str | None = None
     """Why a `MOVE:` line in this message could not be submitted (an unknown direction)."""
+    usage: Usage | None = None
+    """Tokens and model latency, as the agent reported them."""
+    cost_usd: float | None = None
+    """From `usage` and the run's price table; None when the model has no price."""
+
+
+class GradingRecord(_Record):
+    """Paper mode: what the grader answered, and the route the referee scored."""
+
+    text: str
+    route: list[str]
+    schema_: dict[str, object] = Field(default_factory=dict, alias="schema")
+    convention: str | None = None
+    """How the referee read the route: `directions` or the most favourable coordinate convention."""
+    usage: Usage | None = None
+    cost_usd: float | None = None
 
 
 class EpisodeError(_Record):
     """Why an episode could not be played; such an episode is never scored."""
 
     kind: ErrorKind
-    seat: Seat | None
+    seat: Seat | Literal["grader"] | None
     message: str
 
 
@@ -94,4 +122,11 @@ class EpisodeRecord(_Record):
     moves: list[MoveRecord] = Field(default_factory=list)
     maze: list[str] = Field(default_factory=list)
     views: list[list[str]] = Field(default_factory=list)
+    grading: GradingRecord | None = None
     duration_s: float = 0.0
+
+    @property
+    def cost_usd(self) -> float:
+        """Known cost of the episode: every priced message and the grading."""
+        costs = [m.cost_usd for m in self.messages] + [self.grading.cost_usd if self.grading else None]
+        return sum(cost for cost in costs if cost is not None)

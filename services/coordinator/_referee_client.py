@@ -94,6 +94,9 @@ class RefereeClient:
     async def get_game(self, game_id: str) -> GameRecord:
         return await self._session.call("get_game", {"game_id": game_id}, GameRecord)
 
+    async def grade_route(self, game_id: str, route: list[str]) -> GameRecord:
+        return await self._session.call("grade_route", {"game_id": game_id, "route": route}, GameRecord)
+
     async def end_game(self, game_id: str, reason: str) -> GameRecord:
         return await self._session.call("end_game", {"game_id": game_id, "reason": reason}, GameRecord)
 

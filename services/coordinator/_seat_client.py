@@ -12,12 +12,20 @@ from dataclasses import dataclass
 import httpx
 from a2a.client import A2ACardResolver, A2AClientTimeoutError, Client, ClientConfig, ClientFactory
 from a2a.helpers import get_data_parts, new_data_part, new_text_part
+import pydantic
 from a2a.types import Message, Part, Role, SendMessageRequest, StreamResponse, TaskState
-from a2a.utils.errors import A2AError
+from a2a.utils.errors import A2AError, InternalError
+from google.protobuf.json_format import MessageToDict
 
-from protocol import SeatEnvelope, SeatMessage
+from protocol import DATA_KEY, SeatEnvelope, SeatMessage, Usage
 
-from ._errors import AgentTimeoutError, AgentUnreachableError, InfrastructureError, ProtocolViolationError
+from ._errors import (
+    AgentError,
+    AgentTimeoutError,
+    AgentUnreachableError,
+    InfrastructureError,
+    ProtocolViolationError,
+)
 
 MAX_REPLY_BYTES = 1 << 20
 """Hard cap on one HTTP response from an agent; a larger one is cut off and the game ends as an error."""
@@ -71,6 +79,8 @@ class SeatReply:
     data_move: str | None
     """A vote given as a data part `{"move": ...}` instead of a `MOVE:` line."""
     latency_s: float
+    usage: Usage | None = None
+    """What the agent says the reply cost, from its metadata `collabgap.usage` (ignored when malformed)."""
 
 
 def _caused_by(exc: BaseException, kind: type[BaseException]) -> bool:
@@ -96,18 +106,30 @@ def seat_boundary(seat: str, url: str, timeout: float) -> Iterator[None]:
             raise ProtocolViolationError(f"seat {seat} ({url}): reply larger than {MAX_REPLY_BYTES} bytes") from exc
         if _caused_by(exc, httpx.TransportError):
             raise AgentUnreachableError(f"seat {seat} ({url}): {exc}") from exc
+        if isinstance(exc, InternalError):
+            raise AgentError(f"seat {seat} ({url}): the agent failed: {exc}") from exc
         if isinstance(exc, A2AError):
             raise ProtocolViolationError(f"seat {seat} ({url}): {type(exc).__name__}: {exc}") from exc
         raise ProtocolViolationError(f"seat {seat} ({url}): unusable reply: {type(exc).__name__}: {exc}") from exc
 
 
-def _reply_parts(event: StreamResponse, seat: str, context_id: str) -> list[Part]:
+def _usage(metadata: object) -> Usage | None:
+    reported = MessageToDict(metadata).get(DATA_KEY, {}).get("usage")  # type: ignore[arg-type]
+    if reported is None:
+        return None
+    try:
+        return Usage.model_validate(reported)
+    except pydantic.ValidationError:
+        return None  # usage is the agent's claim; a malformed claim costs the record nothing but the figure
+
+
+def _reply_parts(event: StreamResponse, seat: str, context_id: str) -> tuple[list[Part], Usage | None]:
     kind = event.WhichOneof("payload")
     if kind == "message":
         message = event.message
         if message.context_id and message.context_id != context_id:
             raise ProtocolViolationError(f"seat {seat}: reply belongs to another conversation")
-        return list(message.parts)
+        return list(message.parts), _usage(message.metadata)
     if kind == "task":
         task = event.task
         if task.context_id and task.context_id != context_id:
@@ -115,13 +137,14 @@ def _reply_parts(event: StreamResponse, seat: str, context_id: str) -> list[Part
         if task.status.state not in _DONE:
             detail = " ".join(p.text for p in task.status.message.parts if p.HasField("text"))
             state = TaskState.Name(task.status.state)
-            raise ProtocolViolationError(f"seat {seat}: task ended in {state} {detail}".strip())
+            failure = AgentError if task.status.state == TaskState.TASK_STATE_FAILED else ProtocolViolationError
+            raise failure(f"seat {seat}: task ended in {state} {detail}".strip())
         parts = [part for artifact in task.artifacts for part in artifact.parts]
-        return parts or list(task.status.message.parts)
+        return parts or list(task.status.message.parts), _usage(task.metadata)
     raise ProtocolViolationError(f"seat {seat}: expected a message or a task, got {kind}")
 
 
-def read_reply(parts: list[Part], seat: str, started: float) -> SeatReply:
+def read_reply(parts: list[Part], usage: Usage | None, seat: str, started: float) -> SeatReply:
     """Check a reply against the seat contract: some text (or a move), within the size cap."""
     texts = [part.text for part in parts if part.HasField("text")]
     moves = [item["move"] for item in get_data_parts(parts) if isinstance(item, dict) and isinstance(item.get("move"), str)]
@@ -130,7 +153,8 @@ def read_reply(parts: list[Part], seat: str, started: float) -> SeatReply:
         raise ProtocolViolationError(f"seat {seat}: reply has no text part" if parts else f"seat {seat}: empty reply")
     if len(text) > MAX_REPLY_CHARS:
         raise ProtocolViolationError(f"seat {seat}: reply of {len(text)} characters exceeds the cap of {MAX_REPLY_CHARS}")
-    return SeatReply(text=text, data_move=moves[0] if moves else None, latency_s=time.perf_counter() - started)
+    return SeatReply(text=text, data_move=moves[0] if moves else None, latency_s=time.perf_counter() - started,
+                     usage=usage)
 
 
 class AgentConnection:
@@ -166,7 +190,7 @@ class AgentConnection:
             finally:
                 await client.close()
 
-    async def send(self, seat: str, context_id: str, text: str, data: SeatMessage) -> SeatReply:
+    async def send(self, seat: str, context_id: str, texts: list[str], data: SeatMessage) -> SeatReply:
         """Send one seat message and wait (at most the turn timeout) for the agent's reply.
 
         Raises:
@@ -174,11 +198,13 @@ class AgentConnection:
         """
         envelope = SeatEnvelope(collabgap=data).model_dump(mode="json")
         message = Message(role=Role.ROLE_USER, message_id=uuid.uuid4().hex, context_id=context_id,
-                          parts=[new_text_part(text), new_data_part(envelope, media_type="application/json")])
+                          parts=[*(new_text_part(text) for text in texts),
+                                 new_data_part(envelope, media_type="application/json")])
         started = time.perf_counter()
         with seat_boundary(seat, self.url, self._timeout):
             async with asyncio.timeout(self._timeout):
                 events = [event async for event in self._client.send_message(SendMessageRequest(message=message))]
             if not events:
                 raise ProtocolViolationError(f"seat {seat}: no reply")
-            return read_reply(_reply_parts(events[-1], seat, context_id), seat, started)
+            parts, usage = _reply_parts(events[-1], seat, context_id)
+            return read_reply(parts, usage, seat, started)

@@ -16,7 +16,7 @@ EXPECTED = {
     "huge": ("protocol_violation", "larger than"),
     "slow": ("agent_timeout", "no reply within"),
     "stranger": ("protocol_violation", "another conversation"),
-    "error": ("protocol_violation", "agent crashed"),
+    "error": ("agent_error", "agent crashed"),
 }
 
 

@@ -1,9 +1,10 @@
-"""Built-in players, registered by name; importing this package registers them all."""
+"""Players, registered by name; importing this package registers the scripted ones."""
 
 from __future__ import annotations
 
-from ._base import PLAYERS, Player, PlayerFactory, player
-from ._cartographer import Cartographer
-from ._follower import Follower
+from ._base import PLAYERS, Player, PlayerFactory, PlayerInput, PlayerReply, player
+from ._llm import LLMPlayer, load_system_prompt
+from ._scripted import ScriptedPlayer, cartographer, follower
 
-__all__ = ["PLAYERS", "Cartographer", "Follower", "Player", "PlayerFactory", "player"]
+__all__ = ["PLAYERS", "LLMPlayer", "Player", "PlayerFactory", "PlayerInput", "PlayerReply", "ScriptedPlayer",
+           "cartographer", "follower", "load_system_prompt", "player"]

@@ -3,16 +3,27 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Protocol
 
-from protocol import SeatStart, SeatTurn
+from protocol import GradeRequest, SeatStart, SeatTurn, Usage
+
+PlayerInput = SeatStart | SeatTurn | GradeRequest
+
+
+@dataclass(frozen=True)
+class PlayerReply:
+    """What the seat says, and what saying it cost (None for scripted players)."""
+
+    text: str
+    usage: Usage | None = None
 
 
 class Player(Protocol):
     """Speaks for one seat in one game; the agent service makes one per A2A context."""
 
-    async def reply(self, message: SeatStart | SeatTurn, text: str) -> str:
-        """What the seat says to its partner, given the coordinator's message (its data and its text)."""
+    async def reply(self, message: PlayerInput, texts: list[str]) -> PlayerReply:
+        """What the seat says, given the coordinator's message: its data part and its text parts in order."""
         ...
 
 

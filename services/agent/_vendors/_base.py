@@ -1,0 +1,100 @@
+"""How an LLM player reaches a model: the vendor spec, chat messages, completions and the retry policy."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any, Literal, Protocol
+
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, SecretStr
+
+from protocol import Usage
+
+from .._errors import AgentServiceError
+
+VendorKind = Literal["openai", "anthropic"]
+DEFAULT_BASE_URLS: dict[VendorKind, str] = {"openai": "https://api.openai.com/v1", "anthropic": "https://api.anthropic.com"}
+DEFAULT_KEY_ENV: dict[VendorKind, str] = {"openai": "OPENAI_API_KEY", "anthropic": "ANTHROPIC_API_KEY"}
+
+
+class VendorError(AgentServiceError):
+    """The model could not be reached or answered unusably, after every retry; never a model failure."""
+
+
+class RetryPolicy(BaseModel):
+    """Exponential backoff with jitter on 429, 5xx, timeouts, broken and garbled answers; honours Retry-After."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    max_retries: int = Field(5, ge=0, le=50)
+    """Retries after the first attempt."""
+    backoff_s: float = Field(0.5, ge=0)
+    """First backoff; each retry doubles it, and a random factor in [0.5, 1] spreads clients apart."""
+    max_backoff_s: float = Field(30.0, ge=0)
+    """Cap on one wait, Retry-After included."""
+
+
+class VendorSpec(BaseModel):
+    """One model behind one endpoint. Names the environment variable holding the key, never the key."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    kind: VendorKind
+    model: str = Field(min_length=1)
+    base_url: HttpUrl | None = None
+    """Defaults to the vendor's public API; any OpenAI-compatible endpoint works for `openai`."""
+    api_key_env: str | None = None
+    """The variable holding the key (default OPENAI_API_KEY / ANTHROPIC_API_KEY)."""
+    temperature: float | None = Field(None, ge=0, le=2)
+    max_tokens: int = Field(2048, ge=1)
+    reasoning_effort: Literal["minimal", "low", "medium", "high"] | None = None
+    """OpenAI reasoning models only."""
+    extra_headers: dict[str, str] = Field(default_factory=dict)
+    extra_body: dict[str, Any] = Field(default_factory=dict)
+    timeout_s: float = Field(120.0, gt=0)
+    """Per request, streaming included."""
+    max_concurrency: int = Field(8, ge=1)
+    """Requests in flight at once to this endpoint, across every game the service plays."""
+    stream: bool = True
+    retry: RetryPolicy = RetryPolicy()
+
+    @property
+    def url(self) -> str:
+        return str(self.base_url or DEFAULT_BASE_URLS[self.kind]).rstrip("/")
+
+    @property
+    def key_env(self) -> str:
+        return self.api_key_env or DEFAULT_KEY_ENV[self.kind]
+
+    def api_key(self) -> SecretStr:
+        """Read the key at the point of use.
+
+        Raises:
+            VendorError: the variable is unset.
+        """
+        value = os.environ.get(self.key_env)
+        if not value:
+            raise VendorError(f"set {self.key_env} to call {self.kind} model {self.model!r}")
+        return SecretStr(value)
+
+
+@dataclass(frozen=True)
+class ChatMessage:
+    role: Literal["system", "user", "assistant"]
+    content: str
+
+
+@dataclass(frozen=True)
+class Completion:
+    text: str
+    usage: Usage
+
+
+class Vendor(Protocol):
+    """Sends a conversation to a model; retries are the vendor client's job."""
+
+    spec: VendorSpec
+
+    async def complete(self, messages: list[ChatMessage]) -> Completion:
+        """The model's next message. Raises VendorError when it cannot be had."""
+        ...
