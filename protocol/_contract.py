@@ -90,6 +90,8 @@ class GameRecord(_Result):
     votes: list[VoteRecord]
     convention: str | None = None
     """Paper mode: how `grade_route` read the route (`directions` or a coordinate convention)."""
+    note: str | None = None
+    """The coordinator's reason given to `end_game` (the first one, up to 500 characters)."""
     conflicts: int
     weighted_score: float
     success: bool

@@ -71,13 +71,14 @@ class Knowledge:
         """Rebuild a seat's knowledge from the task prompt and the conversation so far, text only.
 
         Moves are replayed by the rules: a vote executes when it names the other side's pending vote (solo: at
-        once). The first map-sized blocks of the task are the seat's map(s).
+        once). The map-sized blocks of the task are the seat's map(s); a task that says the seat plays
+        "on your own" is solo (the wording of collabgap's packaged prompts).
         """
         sizes = [int(match.group(1)) for match in _SIZE.finditer(task)]
         maps = find_maps(task, sizes[0]) if sizes else []
         if not maps:
             raise MazeError("the task prompt holds no map")
-        knowledge = cls.from_maps(maps, solo="partner" not in task.lower())
+        knowledge = cls.from_maps(maps, solo="on your own" in task.lower())
         pending: dict[Speaker, Direction | None] = {"self": None, "partner": None}
         for speaker, text in dialogue:
             if speaker == "partner":

@@ -119,7 +119,7 @@ def build_referee(registry: GameRegistry) -> MCPServer:
         with _tool_boundary():
             registry.check_coordinator(_bearer(ctx))
             game = registry.get(game_id)
-            game.end()
+            game.end(reason)
             return game.record()
 
     @server.tool()

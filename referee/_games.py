@@ -56,6 +56,7 @@ class Game:
     moves: list[MoveRecord] = field(default_factory=list)
     votes: list[VoteRecord] = field(default_factory=list)
     convention: str | None = None
+    note: str | None = None
 
     def __post_init__(self) -> None:
         self.position = self.maze.start
@@ -134,11 +135,13 @@ class Game:
         if self.status == "active":
             self.end()
 
-    def end(self) -> None:
-        """Stop the game where it stands; a finished game keeps its outcome."""
+    def end(self, reason: str | None = None) -> None:
+        """Stop the game where it stands, noting why; a finished game keeps its outcome."""
         if self.status == "active":
             self.status, self.end_reason = "ended", "ended"
             self.pending.clear()
+        if reason is not None and self.note is None:
+            self.note = reason[:500]
 
     def record(self) -> GameRecord:
         return GameRecord(
@@ -154,6 +157,7 @@ class Game:
             moves=list(self.moves),
             votes=list(self.votes),
             convention=self.convention,
+            note=self.note,
             conflicts=sum(vote.conflict for vote in self.votes),
             weighted_score=weighted_score(self.maze, self.position),
             success=self.status == "solved",

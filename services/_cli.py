@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
 import secrets
@@ -14,17 +15,21 @@ import typer
 import uvicorn
 from pydantic import SecretStr, ValidationError
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from protocol import CollabgapError, MazeParams
 from referee import RefereeSettings, create_referee_app
-from services.agent import AgentSettings, create_agent_app
+from services.agent import AgentSettings, RetryPolicy, VendorSpec, create_agent_app
+from services.fake_llm import FakeVendorSettings, create_fake_vendor_app
 from services.coordinator import (
     CellSummary,
     DemoSettings,
     EpisodeRecord,
     EpisodeSpec,
+    PriceTable,
+    Prompts,
     ServiceGroup,
     SeatSpec,
     run_demo,
@@ -33,6 +38,7 @@ from services.coordinator import (
 
 REFEREE_TOKEN_ENV = "COLLABGAP_REFEREE_TOKEN"
 AGENT_TOKEN_ENV = "COLLABGAP_AGENT_TOKEN"
+FAKE_KEY_ENV = "COLLABGAP_FAKE_LLM_KEY"
 
 app = typer.Typer(help="collabgap: measure how well AI agents collaborate.", no_args_is_help=True,
                   pretty_exceptions_enable=False)
@@ -40,6 +46,9 @@ referee_app = typer.Typer(help="The referee (MCP server).", no_args_is_help=True
 agent_app = typer.Typer(help="An agent service (A2A server).", no_args_is_help=True)
 app.add_typer(referee_app, name="referee")
 app.add_typer(agent_app, name="agent")
+fake_app = typer.Typer(help="The fake LLM vendor (OpenAI and Anthropic APIs), for tests and trying without a key.",
+                       no_args_is_help=True)
+app.add_typer(fake_app, name="fake-llm")
 console = Console(width=max(Console().width, 110))
 err = Console(stderr=True)
 
@@ -63,16 +72,63 @@ def referee_serve(host: Host = "127.0.0.1", port: Port = 8760, public_url: Publi
     _serve(create_referee_app(settings), host, port)
 
 
+def _pairs(values: list[str], what: str) -> dict[str, str]:
+    pairs = {}
+    for value in values:
+        key, sep, item = value.partition("=")
+        if not sep or not key:
+            raise typer.BadParameter(f"{what} must look like NAME=VALUE, got {value!r}")
+        pairs[key.strip()] = item.strip()
+    return pairs
+
+
 @agent_app.command("serve")
 def agent_serve(
-    player: Annotated[str, typer.Option(help="Player spec, e.g. scripted:cartographer or scripted:follower.")],
+    player: Annotated[str, typer.Option(help="scripted:cartographer, scripted:follower, openai:<model> or "
+                                             "anthropic:<model>.")],
     host: Host = "127.0.0.1", port: Port = 8770, public_url: PublicUrl = None,
+    base_url: Annotated[str | None, typer.Option(help="LLM: the API base URL (default: the vendor's).")] = None,
+    api_key_env: Annotated[str | None, typer.Option(help="LLM: the NAME of the variable holding the key.")] = None,
+    temperature: Annotated[float | None, typer.Option(help="LLM: sampling temperature.")] = None,
+    max_tokens: Annotated[int, typer.Option(help="LLM: maximum tokens per reply.")] = 2048,
+    reasoning_effort: Annotated[str | None, typer.Option(help="LLM (OpenAI reasoning models): effort.")] = None,
+    header: Annotated[list[str], typer.Option(help="LLM: extra request header NAME=VALUE (repeatable).")] = [],  # noqa: B006
+    body: Annotated[str, typer.Option(help="LLM: extra JSON object merged into each request body.")] = "{}",
+    timeout: Annotated[float, typer.Option(help="LLM: seconds per request.")] = 120.0,
+    max_retries: Annotated[int, typer.Option(help="LLM: retries on 429, 5xx, timeouts, garbled answers.")] = 5,
+    backoff: Annotated[float, typer.Option(help="LLM: first backoff in seconds (doubles per retry).")] = 0.5,
+    max_concurrency: Annotated[int, typer.Option(help="LLM: requests in flight to the endpoint.")] = 8,
+    system_prompt: Annotated[Path | None, typer.Option(help="LLM: replacement system prompt file.")] = None,
 ) -> None:
     """Serve one player as an A2A agent. Set COLLABGAP_AGENT_TOKEN to require a bearer token."""
     token = os.environ.get(AGENT_TOKEN_ENV)
-    settings = AgentSettings(player=player, public_url=public_url or f"http://{host}:{port}",
-                             token=SecretStr(token) if token else None)
+    kind, _, model = player.partition(":")
+    vendor = None
+    if kind in ("openai", "anthropic"):
+        vendor = VendorSpec(kind=kind, model=model, base_url=base_url, api_key_env=api_key_env,  # type: ignore[arg-type]
+                            temperature=temperature, max_tokens=max_tokens, reasoning_effort=reasoning_effort,
+                            extra_headers=_pairs(header, "--header"), extra_body=json.loads(body),
+                            timeout_s=timeout, max_concurrency=max_concurrency,
+                            retry=RetryPolicy(max_retries=max_retries, backoff_s=backoff))
+        vendor.api_key()  # fail now, not at the first game, when the key is missing
+    settings = AgentSettings(player=player, vendor=vendor, system_prompt=system_prompt,
+                             public_url=public_url or f"http://{host}:{port}", token=SecretStr(token) if token else None)
     _serve(create_agent_app(settings), host, port)
+
+
+@fake_app.command("serve")
+def fake_llm_serve(
+    host: Host = "127.0.0.1", port: Port = 8780,
+    config: Annotated[str, typer.Option(help="JSON settings: latency, faults, seed (see docs/fake-llm.md).")] = "{}",
+) -> None:
+    """Serve the fake LLM vendor: OpenAI chat completions under /v1 and Anthropic messages, scripted models.
+
+    Any key is accepted unless COLLABGAP_FAKE_LLM_KEY is set; then requests must carry that key.
+    """
+    settings = FakeVendorSettings.model_validate_json(config)
+    if key := os.environ.get(FAKE_KEY_ENV):
+        settings = settings.model_copy(update={"api_key": SecretStr(key)})
+    _serve(create_fake_vendor_app(settings), host, port)
 
 
 def _fmt(value: float | None, ci: float | None) -> str:
@@ -117,7 +173,7 @@ def demo(
 
 def print_episode(record: EpisodeRecord) -> None:
     for message in record.messages:
-        vote = f"  [vote: {message.vote}]" if message.vote else ""
+        vote = escape(f"  [vote: {message.vote}]") if message.vote else ""
         console.print(f"[bold]{message.seat}[/bold] #{message.index + 1}{vote}")
         console.print(message.text, markup=False, highlight=False)
     if record.error is not None:
@@ -126,6 +182,12 @@ def print_episode(record: EpisodeRecord) -> None:
         s = record.score
         console.print(f"Outcome: {record.status} ({record.end_reason}); weighted score {s.weighted:.3f}; "
                       f"{s.moves} moves (optimal {s.optimal_length}); {s.conflicts} conflicts")
+        if record.grading is not None:
+            console.print(f"Graded route ({record.grading.convention}): {', '.join(record.grading.route)}",
+                          markup=False)
+        tokens = sum((m.usage.prompt_tokens + m.usage.completion_tokens) for m in record.messages if m.usage)
+        if tokens:
+            console.print(f"Tokens: {tokens}; cost ${record.cost_usd:.6f}")
 
 
 @app.command()
@@ -138,13 +200,20 @@ def play(
     condition: Literal["pair", "solo-full", "solo-split"] = "pair",
     feedback: Literal["none", "position"] = "none",
     message_limit: Annotated[int, typer.Option(min=1)] = 50,
+    mode: Annotated[Literal["referee", "paper"], typer.Option(help="paper: free dialogue, then a grader.")] = "referee",
+    grader: Annotated[str | None, typer.Option(help="Paper mode: the grading agent's base URL.")] = None,
+    turn_timeout: Annotated[float, typer.Option(help="Seconds an agent has for each reply.")] = 120.0,
+    prompts: Annotated[Path | None, typer.Option(help="Folder of replacement prompt templates.")] = None,
+    prices: Annotated[Path | None, typer.Option(help="Replacement price table (TOML).")] = None,
 ) -> None:
     """Play one game and print its transcript and outcome (starts its own referee when none is given)."""
     if condition == "pair" and b is None:
         raise typer.BadParameter("a pair needs --b", param_hint="--b")
     spec = EpisodeSpec(episode_id=f"play/{seed}", condition=condition, seat_a=SeatSpec(name="A", url=a),
                        seat_b=SeatSpec(name="B", url=b) if condition == "pair" and b else None,
-                       maze=MazeParams(size=size, seed=seed), feedback=feedback, message_limit=message_limit)
+                       maze=MazeParams(size=size, seed=seed), feedback=feedback, message_limit=message_limit,
+                       mode=mode, grader=SeatSpec(name="grader", url=grader) if grader else None)
+    templates, table = Prompts.load(prompts), PriceTable.load(prices)
     with ServiceGroup() as services:
         if referee is None:
             token = secrets.token_urlsafe(24)
@@ -153,7 +222,8 @@ def play(
             token = os.environ.get(REFEREE_TOKEN_ENV, "")
             if not token:
                 raise typer.BadParameter(f"set {REFEREE_TOKEN_ENV} to use --referee", param_hint="--referee")
-        [record] = asyncio.run(run_episodes([spec], referee, SecretStr(token)))
+        [record] = asyncio.run(run_episodes([spec], referee, SecretStr(token), turn_timeout_s=turn_timeout,
+                                            prompts=templates, prices=table))
     print_episode(record)
     raise typer.Exit(code=1 if record.status == "error" else 0)
 

@@ -66,9 +66,14 @@ class ServiceGroup:
         service = self._start("referee", ["referee", "serve"], {"COLLABGAP_REFEREE_TOKEN": token})
         return f"{service.url}/mcp"
 
-    def start_agent(self, player: str) -> str:
-        """Start an agent service hosting `player`; returns its base URL."""
-        return self._start(player.replace(":", "-"), ["agent", "serve", "--player", player], {}).url
+    def start_agent(self, player: str, *options: str, env: dict[str, str] | None = None) -> str:
+        """Start an agent service hosting `player` (more `agent serve` options may follow); returns its base URL."""
+        name = player.replace(":", "-").replace("/", "-")
+        return self._start(name, ["agent", "serve", "--player", player, *options], env or {}).url
+
+    def start_fake_vendor(self, config: str = "{}", *, env: dict[str, str] | None = None) -> str:
+        """Start the fake LLM vendor with JSON `config`; returns its base URL (OpenAI API under `/v1`)."""
+        return self._start("fake-llm", ["fake-llm", "serve", "--config", config], env or {}).url
 
     def _start(self, name: str, command: list[str], env: dict[str, str]) -> ServiceProcess:
         assert self._log_dir is not None, "use ServiceGroup in a with block"

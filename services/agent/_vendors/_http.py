@@ -54,6 +54,11 @@ def check_status(response: httpx.Response, body: bytes) -> None:
     raise VendorError(text)
 
 
+def is_event_stream(response: httpx.Response) -> bool:
+    """Whether the answer is a stream; some compatible servers ignore `stream: true` and answer whole."""
+    return response.headers.get("content-type", "").startswith("text/event-stream")
+
+
 async def sse_events(response: httpx.Response) -> AsyncIterator[tuple[str | None, str]]:
     """(event, data) pairs of a server-sent event stream."""
     event: str | None = None

@@ -10,7 +10,7 @@ import httpx
 from protocol import Usage
 
 from ._base import ChatMessage, Completion, VendorSpec
-from ._http import EndpointClient, RetryableError, check_status, sse_events
+from ._http import EndpointClient, RetryableError, check_status, is_event_stream, sse_events
 
 
 def _usage(spec: VendorSpec, raw: dict[str, Any] | None) -> dict[str, int]:
@@ -50,7 +50,7 @@ class OpenAIChat:
 
         async def attempt() -> tuple[str, dict[str, int]]:
             async with self._endpoint.http.stream("POST", url, json=body, headers=headers) as response:
-                if response.status_code >= 400 or not self.spec.stream:
+                if response.status_code >= 400 or not is_event_stream(response):
                     raw = await response.aread()
                     check_status(response, raw)
                     return _parse_whole(raw, self.spec)

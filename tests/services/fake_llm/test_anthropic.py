@@ -90,7 +90,7 @@ async def test_malformed_json_and_invalid_requests_are_400s_in_anthropic_shape(v
         {"json": anthropic_body(messages=[{"role": "system", "content": "not a message role"}])},
         {"json": anthropic_body(messages=[])},
     ):
-        response = await client.post("/v1/messages", headers=ANTHROPIC_HEADERS, **request)  # type: ignore[arg-type]
+        response = await client.post("/v1/messages", headers=ANTHROPIC_HEADERS, **request)
         assert response.status_code == 400, request
         assert response.json()["error"]["type"] == "invalid_request_error"
 

@@ -106,7 +106,7 @@ async def test_malformed_json_and_invalid_requests_are_400s_in_openai_shape(vend
         {"json": openai_body(messages=[{"role": "robot", "content": "hi"}])},
         {"json": openai_body(messages=[{"role": "user", "content": [{"type": "image_url", "image_url": {}}]}])},
     ):
-        response = await client.post("/v1/chat/completions", headers=OPENAI_HEADERS, **request)  # type: ignore[arg-type]
+        response = await client.post("/v1/chat/completions", headers=OPENAI_HEADERS, **request)
         assert response.status_code == 400, request
         assert response.json()["error"]["type"] == "invalid_request_error"
 
