@@ -26,6 +26,7 @@ from ._records import (
     ExplicitMaze,
     GradingRecord,
     MessageRecord,
+    RelaySpec,
     Score,
     SeatSpec,
 )
@@ -35,7 +36,7 @@ from ._stats import CellSummary, mean_ci, summarize
 
 __all__ = sorted([
     "DEMO_PLAYERS", "MAX_REPLY_BYTES", "MAX_REPLY_CHARS", "AgentConnection", "AgentError", "AgentTimeoutError",
-    "GraderError", "GradingRecord", "PriceTable", "Prompts",
+    "GraderError", "GradingRecord", "PriceTable", "Prompts", "RelaySpec",
     "AgentUnreachableError", "CellSummary", "ConfigError", "CoordinatorError", "DemoResult", "DemoSettings",
     "EpisodeError", "EpisodeRecord", "EpisodeSpec", "ExperimentConfig", "ExperimentResult", "ExplicitMaze",
     "InfrastructureError", "MessageRecord", "ProtocolViolationError", "RefereeClient", "RefereeToolError",

@@ -32,6 +32,22 @@ class ExplicitMaze(_Record):
     views: list[list[str]] | None = None
 
 
+class RelaySpec(_Record):
+    """Relay: after `after_messages` messages, the seats named here change hands (DESIGN §3.4).
+
+    The new player of a seat inherits its frozen history: every earlier message of both seats.
+    """
+
+    kind: Literal["primer", "recovery"]
+    """`primer`: a strong player opens, weaker ones carry on; `recovery`: the reverse."""
+    after_messages: int = Field(ge=1)
+    """K: messages written before the hand-over."""
+    seat_a: SeatSpec | None = None
+    """Who takes seat A after K messages (None: A keeps its player)."""
+    seat_b: SeatSpec | None = None
+    """Who takes seat B after K messages (None: B keeps its player)."""
+
+
 class EpisodeSpec(_Record):
     """One game to play: enough to play it again."""
 
@@ -41,6 +57,8 @@ class EpisodeSpec(_Record):
             raise ValueError("paper mode needs a grader agent")
         if (self.condition == "pair") != (self.seat_b is not None):
             raise ValueError("a pair needs seat B; a solo condition has none")
+        if self.relay is not None and self.condition != "pair":
+            raise ValueError("a relay hands over the seats of a pair")
         return self
 
     episode_id: str
@@ -55,6 +73,10 @@ class EpisodeSpec(_Record):
     """`referee`: votes go to the referee; `paper`: free dialogue, then a grader extracts the route."""
     grader: SeatSpec | None = None
     """The agent that grades paper-mode transcripts; required in paper mode."""
+    relay: RelaySpec | None = None
+    """Set for relay episodes (condition `pair`)."""
+    repetition: int = Field(0, ge=0)
+    """Which repetition of the same cell and maze this is."""
 
 
 class MessageRecord(_Record):
@@ -62,6 +84,8 @@ class MessageRecord(_Record):
 
     index: int
     seat: Seat
+    player: str = ""
+    """The name of the agent that wrote it (seats change hands in relays)."""
     text: str
     latency_s: float
     vote: str | None = None
@@ -124,6 +148,10 @@ class EpisodeRecord(_Record):
     views: list[list[str]] = Field(default_factory=list)
     grading: GradingRecord | None = None
     duration_s: float = 0.0
+    attempt: int = 1
+    """Which attempt this is: episodes that end in an infrastructure error are retried as configured."""
+    agents: dict[str, str] = Field(default_factory=dict)
+    """Provenance: agent URL → SHA-256 of the agent card it served."""
 
     @property
     def cost_usd(self) -> float:
