@@ -54,7 +54,7 @@ from ._messages import (
     find_votes,
     says_done,
 )
-from ._policy import Knowledge, Speaker, Style, cartographer_says, follower_says, share_map
+from ._policy import Knowledge, Speaker, Style, cartographer_says, follower_says, grade_transcript, share_map
 from ._render import LEGEND, find_maps, render_map
 from ._scoring import Walk, walk, weighted_score
 from ._views import View, check_views, merge_views, split_views
@@ -62,7 +62,7 @@ from ._views import View, check_views, merge_views, split_views
 __all__ = sorted([
     "COMPLETION_PHRASE", "CONVENTIONS", "Convention", "GradedRoute", "grade_route", "DATA_KEY", "GOAL", "HIDDEN", "LEGEND", "OPEN", "RULES_VERSION", "START", "WALL",
     "Cell", "CollabgapError", "Condition", "CreatedGame", "Direction", "DirectionError", "EndReason", "Feedback",
-    "GameMode", "GameRecord", "GradeRequest", "Mode", "Usage", "Knowledge", "Speaker", "Style", "cartographer_says", "follower_says", "share_map", "GameStatus", "HistoryEntry", "Maze", "MazeError", "MazeParams", "MoveRecord",
+    "GameMode", "GameRecord", "GradeRequest", "Mode", "Usage", "Knowledge", "Speaker", "Style", "cartographer_says", "follower_says", "grade_transcript", "share_map", "GameStatus", "HistoryEntry", "Maze", "MazeError", "MazeParams", "MoveRecord",
     "Seat", "SeatEnd", "SeatEnvelope", "SeatMessage", "SeatStart", "SeatStatus", "SeatTurn", "SeatView", "View",
     "VoteOutcome", "VoteRecord", "VoteResult", "Walk", "check_views", "direction_between", "distances_from",
     "find_maps", "find_votes", "generate_maze", "merge_views", "render_map", "says_done", "shortest_route",

@@ -59,11 +59,15 @@ class Knowledge:
                    visited={cells[START]})
 
     @classmethod
-    def from_start(cls, start: SeatStart) -> Knowledge:
+    def from_start(cls, start: SeatStart, later: Iterable[tuple[Speaker, str]] = ()) -> Knowledge:
+        """What a seat knows from its start message, and from the conversation since (`later`), replayed."""
         knowledge = cls.from_maps([tuple(rows) for rows in start.maps], solo=start.condition != "pair")
-        if start.partner_text:
-            knowledge.hear(start.partner_text)
-            knowledge.partner_pending = knowledge.read_vote(start.partner_text)
+        if start.history:  # a relay newcomer inherits its seat's frozen history
+            earlier: list[tuple[Speaker, str]] = [("self" if h.seat == start.seat else "partner", h.text)
+                                                  for h in start.history]
+        else:
+            earlier = [("partner", start.partner_text)] if start.partner_text else []
+        knowledge.replay([*earlier, *later])
         return knowledge
 
     @classmethod
@@ -79,21 +83,25 @@ class Knowledge:
         if not maps:
             raise MazeError("the task prompt holds no map")
         knowledge = cls.from_maps(maps, solo="on your own" in task.lower())
+        knowledge.replay(dialogue)
+        return knowledge
+
+    def replay(self, dialogue: Iterable[tuple[Speaker, str]]) -> None:
+        """Follow a conversation by the rules: a vote executes when it names the other side's pending vote."""
         pending: dict[Speaker, Direction | None] = {"self": None, "partner": None}
         for speaker, text in dialogue:
             if speaker == "partner":
-                knowledge.hear(text)
-            vote = knowledge.read_vote(text)
+                self.hear(text)
+            vote = self.read_vote(text)
             if vote is None:
                 continue
             other: Speaker = "partner" if speaker == "self" else "self"
-            if knowledge.solo or pending[other] == vote:
+            if self.solo or pending[other] == vote:
                 pending = {"self": None, "partner": None}
-                knowledge.moved(vote)
+                self.moved(vote)
             else:
                 pending[speaker] = vote
-        knowledge.partner_pending = pending["partner"]
-        return knowledge
+        self.partner_pending = pending["partner"]
 
     def read_vote(self, text: str) -> Direction | None:
         """The first vote line of a message, as a direction from the current position (coordinates included)."""
@@ -240,3 +248,40 @@ def follower_says(k: Knowledge, style: Style, *, opening: bool = False) -> str:
         return f"{prefix}I don't know where to go from here. What do you suggest?"
     finish = _finish(k, move, k.solo)
     return f"{prefix}I think {move.value} gets us closer to the goal.{finish}\n{_vote(k, move, style, False)}"
+
+
+_SPEAKER = re.compile(r"^\[(A|B)\]:[ \t]?", re.MULTILINE)
+
+
+def grade_transcript(transcript: str) -> str:
+    """A grader's YAML answer: the agreed route of a transcript of `[A]: …` / `[B]: …` messages.
+
+    Votes are the scripted policies' vote lines; a move counts once both seats named it (alone: at once).
+    The route is written in the agents' own notation: directions, or 1-based (column, row) cells.
+    """
+    pieces = _SPEAKER.split(transcript)
+    messages = list(zip(pieces[1::2], pieces[2::2]))
+    solo = len({speaker for speaker, _ in messages}) == 1
+    pending: dict[str, str | None] = {"A": None, "B": None}
+    route: list[str] = []
+    for speaker, text in messages:
+        match = _VOTE.search(text)
+        if not match:
+            continue
+        token = match.group(1).strip().lower()
+        coords = _COORDS.search(token)
+        if not coords and not token:
+            continue
+        token = f"[{coords.group(1)}, {coords.group(2)}]" if coords else token.split()[0]
+        other = "B" if speaker == "A" else "A"
+        if solo or pending[other] == token:
+            route.append(token)
+            pending = {"A": None, "B": None}
+        else:
+            pending[speaker] = token
+    if route and route[0].startswith("["):  # coordinates: the coordinate-speaking model names cells (column, row) from 1
+        schema = "schema:\n  origin: 1\n  corner: top-left\n  order: col-row\n  notation: numbers\n"
+    else:
+        schema = "schema:\n  notation: directions\n"
+    steps = "".join(f"  - {step}\n" for step in route) if route else "  []\n"
+    return f"Here is the route the agents agreed on.\n\n```yaml\n{schema}route:\n{steps}```\n"

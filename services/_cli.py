@@ -8,6 +8,7 @@ import logging
 import os
 import secrets
 import sys
+import time
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -32,8 +33,13 @@ from services.coordinator import (
     Prompts,
     ServiceGroup,
     SeatSpec,
+    RunProgress,
+    execute_run,
+    load_run_file,
+    plan_run,
     run_demo,
     run_episodes,
+    run_paths,
 )
 
 REFEREE_TOKEN_ENV = "COLLABGAP_REFEREE_TOKEN"
@@ -169,6 +175,56 @@ def demo(
     console.print(f"Results: {outcome.results_path}")
     errors = sum(cell.errors for cell in outcome.result.cells)
     raise typer.Exit(code=1 if errors else 0)
+
+
+@app.command("run")
+def run_command(
+    file: Annotated[Path, typer.Argument(help="The run file (TOML).", exists=True, dir_okay=False)],
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the plan and its size; start nothing.")] = False,
+) -> None:
+    """Run the experiment in FILE into its store, skipping every episode already stored (so a killed run resumes)."""
+    run = load_run_file(file)
+    if dry_run:
+        plan = plan_run(run, file)
+        table = Table(title=f"plan of run {run.name!r}: {len(plan)} episodes")
+        for column in ("condition", "mode", "episodes"):
+            table.add_column(column)
+        counts: dict[tuple[str, str], int] = {}
+        for spec in plan:
+            kind = f"relay-{spec.relay.kind}" if spec.relay else spec.condition
+            counts[(kind, spec.mode)] = counts.get((kind, spec.mode), 0) + 1
+        for (kind, mode), count in counts.items():
+            table.add_row(kind, mode, str(count))
+        console.print(table)
+        local = [f"{name} ({agent.player})" for name, agent in run.agents.items() if agent.player]
+        console.print(f"Agents started by the run: {', '.join(local) or 'none'}")
+        console.print(f"Store: {run_paths(run, file)[1]}")
+        raise typer.Exit(code=0)
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  TextColumn("{task.fields[stats]}"), console=err) as bar:
+        task = bar.add_task("starting services", total=None, stats="")
+        started = time.monotonic()
+
+        def show(p: RunProgress) -> None:
+            rate = (p.done - stored[0]) / max(time.monotonic() - started, 1e-9)
+            bar.update(task, total=p.planned, completed=p.done, description="episodes",
+                       stats=f"{rate:.2f}/s · errors {p.errors} · retries {p.retries} · "
+                             f"tokens {p.tokens} · ${p.cost_usd:.4f}")
+
+        stored = [0]
+
+        def planned(p: RunProgress) -> None:
+            stored[0] = p.done
+            show(p)
+
+        progress = RunProgress(listeners=[show])
+        outcome = execute_run(run, file, on_plan=planned, progress=progress)
+    console.print(f"Run {outcome.run_id}: {outcome.planned} planned, {outcome.already_stored} already stored, "
+                  f"{outcome.played} played now, {outcome.errors} errors (kept apart from scores).")
+    if outcome.budget_reached:
+        console.print(f"Stopped early: {outcome.budget_reached}. Raise the cap and run again to continue.")
+    console.print(f"Store: {outcome.store_url}")
+    raise typer.Exit(code=0 if outcome.complete and not outcome.errors else 1)
 
 
 def print_episode(record: EpisodeRecord) -> None:

@@ -14,6 +14,8 @@ from ._errors import (
     InfrastructureError,
     ProtocolViolationError,
     RefereeUnavailableError,
+    StoreError,
+    StoreVersionError,
 )
 from ._experiment import ExperimentConfig, ExperimentResult, plan_episodes, run_episodes, run_experiment
 from ._launch import ServiceGroup, free_port
@@ -31,12 +33,17 @@ from ._records import (
     SeatSpec,
 )
 from ._referee_client import RefereeClient, RefereeToolError
+from ._run import RunOutcome, RunProgress, execute_run, plan_run, run_paths
+from ._runfile import RunFile, load_run_file
+from ._store import RunSummary, Store
+from ._store_schema import SCHEMA_VERSION
 from ._seat_client import MAX_REPLY_BYTES, MAX_REPLY_CHARS, AgentConnection, SeatReply
 from ._stats import CellSummary, mean_ci, summarize
 
 __all__ = sorted([
     "DEMO_PLAYERS", "MAX_REPLY_BYTES", "MAX_REPLY_CHARS", "AgentConnection", "AgentError", "AgentTimeoutError",
-    "GraderError", "GradingRecord", "PriceTable", "Prompts", "RelaySpec",
+    "GraderError", "GradingRecord", "PriceTable", "Prompts", "RelaySpec", "RunFile", "RunOutcome", "RunProgress", "RunSummary", "SCHEMA_VERSION", "Store", "StoreError",
+    "StoreVersionError", "execute_run", "load_run_file", "plan_run", "run_paths",
     "AgentUnreachableError", "CellSummary", "ConfigError", "CoordinatorError", "DemoResult", "DemoSettings",
     "EpisodeError", "EpisodeRecord", "EpisodeSpec", "ExperimentConfig", "ExperimentResult", "ExplicitMaze",
     "InfrastructureError", "MessageRecord", "ProtocolViolationError", "RefereeClient", "RefereeToolError",

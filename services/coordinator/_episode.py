@@ -6,6 +6,7 @@ talk freely; afterwards a grader extracts the agreed route and the referee score
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hashlib
 import logging
@@ -21,6 +22,7 @@ from protocol import (
     DirectionError,
     GameRecord,
     GradeRequest,
+    HistoryEntry,
     MazeParams,
     Seat,
     SeatEnd,
@@ -31,10 +33,19 @@ from protocol import (
     says_done,
 )
 
-from ._errors import AgentUnreachableError, GraderError, InfrastructureError
+from ._errors import AgentTimeoutError, AgentUnreachableError, GraderError, InfrastructureError
 from ._prices import PriceTable
 from ._prompts import Prompts
-from ._records import EndReason, EpisodeError, EpisodeRecord, EpisodeSpec, GradingRecord, MessageRecord, Score
+from ._records import (
+    EndReason,
+    EpisodeError,
+    EpisodeRecord,
+    EpisodeSpec,
+    GradingRecord,
+    MessageRecord,
+    Score,
+    SeatSpec,
+)
 from ._referee_client import RefereeClient, SeatChannel
 from ._seat_client import AgentConnection, SeatReply
 
@@ -57,6 +68,13 @@ def maze_id(spec: EpisodeSpec) -> str:
     return "x-" + hashlib.sha256("\n".join(spec.maze.rows).encode()).hexdigest()[:12]
 
 
+def episode_agents(spec: EpisodeSpec) -> list[SeatSpec]:
+    """Every agent an episode talks to: its seats, relay newcomers and grader."""
+    relay = spec.relay
+    seats = (spec.seat_a, spec.seat_b, spec.grader, relay.seat_a if relay else None, relay.seat_b if relay else None)
+    return [seat for seat in seats if seat is not None]
+
+
 def pick_vote(reply: SeatReply) -> tuple[Direction | None, str | None]:
     """The one vote a message casts: its data-part move, else its first `MOVE:` line; or why it has none."""
     raw = reply.data_move if reply.data_move is not None else next(iter(find_votes(reply.text)), None)
@@ -71,11 +89,13 @@ def pick_vote(reply: SeatReply) -> tuple[Direction | None, str | None]:
 class _Relay:
     """The state of one conversation while it is relayed."""
 
-    def __init__(self, spec: EpisodeSpec, game: GameRecord, agents: Mapping[Seat, AgentConnection],
+    def __init__(self, spec: EpisodeSpec, game: GameRecord, connections: Mapping[str, AgentConnection],
                  channels: Mapping[Seat, SeatChannel], prompts: Prompts, prices: PriceTable) -> None:
         self.spec = spec
         self.game = game
-        self.agents = agents
+        self.connections = connections
+        self.holders: dict[Seat, SeatSpec] = {"A": spec.seat_a, **({"B": spec.seat_b} if spec.seat_b else {})}
+        self.contexts: dict[Seat, str] = {seat: f"{game.game_id}-{seat}" for seat in self.holders}
         self.channels = channels
         self.prompts = prompts
         self.prices = prices
@@ -90,6 +110,15 @@ class _Relay:
             return self.game.views
         return [self.game.views[0 if seat == "A" else 1]]
 
+    def _hand_over(self) -> None:
+        """Relay: the new players take their seats, each in a new conversation that starts with the history."""
+        relay = self.spec.relay
+        assert relay is not None
+        for seat, newcomer in (("A", relay.seat_a), ("B", relay.seat_b)):
+            if newcomer is not None:
+                self.holders[seat] = newcomer
+                self.contexts[seat] = f"{self.game.game_id}-{seat}-relay"
+
     def _message(self, seat: Seat, sent: int, partner_text: str | None,
                  outcomes: list[VoteOutcome]) -> SeatStart | SeatTurn:
         if sent == 0:
@@ -98,21 +127,34 @@ class _Relay:
                 message_limit=self.spec.message_limit, size=len(self.game.maze), maps=self._maps(seat),
                 legend="@ start, * goal, . open, # wall, ? hidden", partner_text=partner_text, mode=self.spec.mode,
                 move_channel="message" if self.spec.mode == "referee" else "none",
+                history=[HistoryEntry(seat=m.seat, text=m.text) for m in self.messages],
             )
         return SeatTurn(game_id=self.game.game_id, seat=seat, turn=sent + 1, partner_text=partner_text,
                         outcomes=outcomes)
 
     async def _send(self, seat: Seat, message: SeatStart | SeatTurn, texts: list[str]) -> SeatReply:
-        return await self.agents[seat].send(seat, f"{self.game.game_id}-{seat}", texts, message)
+        return await self.connections[self.holders[seat].url].send(seat, self.contexts[seat], texts, message)
 
     def _record(self, seat: Seat, reply: SeatReply, vote: Direction | None, vote_error: str | None) -> None:
         self.messages.append(MessageRecord(
-            index=len(self.messages), seat=seat, text=reply.text, latency_s=reply.latency_s,
+            index=len(self.messages), seat=seat, player=self.holders[seat].name, text=reply.text,
+            latency_s=reply.latency_s,
             vote=vote.value if vote else None, vote_error=vote_error, usage=reply.usage,
             cost_usd=self.prices.cost(reply.usage)))
 
     async def play(self) -> EndReason | None:
-        """Relay until the referee ends the game, a seat says ACTI!, or the message limit; None: the referee ended it."""
+        """Relay until the referee ends the game, a seat says ACTI!, or the message limit; None: the referee ended it.
+
+        Raises:
+            AgentTimeoutError: the whole game took longer than its `game_timeout_s`.
+        """
+        try:
+            async with asyncio.timeout(self.spec.game_timeout_s):
+                return await self._play()
+        except TimeoutError as exc:
+            raise AgentTimeoutError(f"the game took longer than {self.spec.game_timeout_s:g} s") from exc
+
+    async def _play(self) -> EndReason | None:
         solo = len(self.seats) == 1
         referee_mode = self.spec.mode == "referee"
         pending: dict[Seat, list[VoteOutcome]] = {seat: [] for seat in self.seats}
@@ -120,6 +162,9 @@ class _Relay:
         partner_text: str | None = None
         reviewed = False
         for index in range(self.spec.message_limit):
+            if self.spec.relay is not None and index == self.spec.relay.after_messages:
+                self._hand_over()
+                sent = {seat: 0 if self.contexts[seat].endswith("-relay") else sent[seat] for seat in self.seats}
             seat = self.current = self.seats[index % len(self.seats)]
             message = self._message(seat, sent[seat], None if solo else partner_text, pending[seat])
             if isinstance(message, SeatStart):
@@ -165,7 +210,8 @@ class _Relay:
         for seat in self.seats:
             end = SeatEnd(game_id=final.game_id, seat=seat, status=final.status, reason=final.end_reason or "ended")
             try:
-                await self.agents[seat].send(seat, f"{final.game_id}-{seat}", [f"The game is over: {final.status}."], end)
+                await self.connections[self.holders[seat].url].send(
+                    seat, self.contexts[seat], [f"The game is over: {final.status}."], end)
             except InfrastructureError as exc:
                 logger.info("seat %s did not take the end of game %s: %s", seat, final.game_id, exc)
 
@@ -196,8 +242,7 @@ async def play_episode(spec: EpisodeSpec, referee: RefereeClient, agents: Mappin
     relay: _Relay | None = None
     grading: GradingRecord | None = None
     try:
-        seat_specs = {"A": spec.seat_a, **({"B": spec.seat_b} if spec.seat_b else {})}
-        needed = [s.url for s in (*seat_specs.values(), spec.grader) if s is not None]
+        needed = [s.url for s in episode_agents(spec)]
         missing = [url for url in needed if url not in agents]
         if missing:
             raise AgentUnreachableError(f"no connection to {', '.join(missing)}")
@@ -207,8 +252,7 @@ async def play_episode(spec: EpisodeSpec, referee: RefereeClient, agents: Mappin
         async with contextlib.AsyncExitStack() as stack:
             channels = {seat: await stack.enter_async_context(referee.seat(token))
                         for seat, token in created.seat_tokens.items()}
-            relay = _Relay(spec, game, {seat: agents[s.url] for seat, s in seat_specs.items()}, channels,
-                           prompts or Prompts.load(), prices or PriceTable.load())
+            relay = _Relay(spec, game, agents, channels, prompts or Prompts.load(), prices or PriceTable.load())
             reason = await relay.play()
         if spec.grader is not None and spec.mode == "paper":
             final, grading = await relay.grade(agents[spec.grader.url], referee)
@@ -236,4 +280,5 @@ async def play_episode(spec: EpisodeSpec, referee: RefereeClient, agents: Mappin
                     conflicts=final.conflicts, optimal_length=final.optimal_length),
         messages=relay.messages, votes=final.votes, moves=final.moves, maze=final.maze, views=final.views,
         grading=grading, duration_s=time.perf_counter() - started,
+        agents={s.url: agents[s.url].card_digest for s in episode_agents(spec)},
     )

@@ -3,13 +3,15 @@
     CollabgapError
     └── CoordinatorError
         ├── ConfigError                 a run or play setting that cannot work
-        └── InfrastructureError         the platform failed, not the model (kind names it in records)
-            ├── AgentUnreachableError   kind "agent_unreachable": no connection, no card, HTTP error
-            ├── AgentTimeoutError       kind "agent_timeout": no reply within the turn limit
-            ├── ProtocolViolationError  kind "protocol_violation": a reply that breaks the seat contract
-            ├── AgentError              kind "agent_error": the agent says it failed (e.g. its model is down)
-            ├── GraderError             kind "grader_error": paper mode, the grader's answer is unusable
-            └── RefereeUnavailableError kind "referee_error": the referee failed or refused a call
+        ├── InfrastructureError         the platform failed, not the model (kind names it in records)
+        │   ├── AgentUnreachableError   kind "agent_unreachable": no connection, no card, HTTP error
+        │   ├── AgentTimeoutError       kind "agent_timeout": no reply within the turn limit
+        │   ├── ProtocolViolationError  kind "protocol_violation": a reply that breaks the seat contract
+        │   ├── AgentError              kind "agent_error": the agent says it failed (e.g. its model is down)
+        │   ├── GraderError             kind "grader_error": paper mode, the grader's answer is unusable
+        │   └── RefereeUnavailableError kind "referee_error": the referee failed or refused a call
+        └── StoreError                  the results store cannot be opened, read or written as asked
+            └── StoreVersionError       the database holds a store of another schema version
 """
 
 from __future__ import annotations
@@ -58,3 +60,11 @@ class GraderError(InfrastructureError):
 
 class RefereeUnavailableError(InfrastructureError):
     kind = "referee_error"
+
+
+class StoreError(CoordinatorError):
+    """The results store cannot be opened, read or written as asked; the message names the database."""
+
+
+class StoreVersionError(StoreError):
+    """The database holds a collabgap store of another schema version, which this version never alters."""

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -18,6 +20,7 @@ import httpx
 from ._errors import ConfigError
 
 READY_TIMEOUT_S = 30.0
+PR_SET_PDEATHSIG = 1
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -82,12 +85,21 @@ class ServiceGroup:
         with log.open("wb") as sink:
             process = subprocess.Popen(
                 [sys.executable, "-m", "services", *command, "--host", "127.0.0.1", "--port", str(port)],
-                stdout=sink, stderr=subprocess.STDOUT, env={**os.environ, **env},
+                stdout=sink, stderr=subprocess.STDOUT, env={**os.environ, **env}, preexec_fn=_die_with_parent,
             )
         service = ServiceProcess(name, f"http://127.0.0.1:{port}", process, log)
         self.services.append(service)
         _wait_ready(service)
         return service
+
+
+def _die_with_parent() -> None:
+    """In the child, before exec: on Linux, ask for SIGTERM when the parent dies, even by SIGKILL.
+
+    So a killed run leaves no services behind to hold ports and memory.
+    """
+    if sys.platform == "linux":
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def _wait_ready(service: ServiceProcess) -> None:

@@ -49,6 +49,10 @@ class Prompts:
             size=start.size, maps=maps, legend=LEGEND, limit=start.message_limit, completion=COMPLETION_PHRASE)
         if solo:
             return [task.strip()]
+        if start.history:
+            lines = "\n\n".join(f"[{'you' if h.seat == start.seat else 'partner'}]: {h.text}" for h in start.history)
+            return [task.strip(), f"You take over seat {start.seat} mid-game. The conversation so far, oldest first "
+                                  f"(messages marked [you] were written for your seat before you):\n\n{lines}"]
         if start.speaks_first:
             return [f"{task.strip()}\n\nYou speak first."]
         return [task.strip(), f"Your partner spoke first. Their message:\n{start.partner_text or ''}"]

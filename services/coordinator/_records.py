@@ -69,6 +69,8 @@ class EpisodeSpec(_Record):
     maze: MazeParams | ExplicitMaze
     feedback: Literal["none", "position"] = "none"
     message_limit: int = Field(50, ge=1, le=1000)
+    game_timeout_s: float = Field(1800.0, gt=0)
+    """A game that takes longer ends as an `agent_timeout` error."""
     mode: Mode = "referee"
     """`referee`: votes go to the referee; `paper`: free dialogue, then a grader extracts the route."""
     grader: SeatSpec | None = None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -160,8 +161,10 @@ def read_reply(parts: list[Part], usage: Usage | None, seat: str, started: float
 class AgentConnection:
     """One agent service, shared by every game it plays in a run."""
 
-    def __init__(self, url: str, client: Client, timeout: float) -> None:
+    def __init__(self, url: str, client: Client, timeout: float, card_digest: str) -> None:
         self.url = url
+        self.card_digest = card_digest
+        """SHA-256 of the agent card as served: provenance for every episode this agent plays."""
         self._client = client
         self._timeout = timeout
 
@@ -185,8 +188,9 @@ class AgentConnection:
             config = ClientConfig(httpx_client=http, streaming=False,
                                   supported_protocol_bindings=bindings or ["JSONRPC", "HTTP+JSON"])
             client = ClientFactory(config).create(card)
+            digest = hashlib.sha256(card.SerializeToString(deterministic=True)).hexdigest()
             try:
-                yield cls(url, client, timeout)
+                yield cls(url, client, timeout, digest)
             finally:
                 await client.close()
 

@@ -7,12 +7,11 @@ the task arrives as a user turn prefixed `[user]:`, the partner's messages as us
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from protocol import CollabgapError, Knowledge, Speaker, Style, cartographer_says, follower_says
+from protocol import CollabgapError, Knowledge, Speaker, Style, cartographer_says, follower_says, grade_transcript
 
 TASK_PREFIX = "[user]:"
 PARTNER_PREFIX = "[other agent]:"
@@ -55,40 +54,8 @@ def _seat_model(speak: Callable[..., str], coordinates: bool = False) -> Callabl
     return respond
 
 
-_VOTE = re.compile(r"^\W*(?:MOVE|Proposal|Agreed)[ \t]*:[ \t*_`]*(.+?)[ \t.]*$", re.IGNORECASE | re.MULTILINE)
-_COORDS = re.compile(r"\(\s*(\d+)\s*,\s*(\d+)\s*\)")
-_SPEAKER = re.compile(r"^\[(A|B)\]:[ \t]?", re.MULTILINE)
-
-
 def _grade(turns: Sequence[ChatTurn]) -> str:
-    """Extract the agreed route from a transcript of `[A]: …` / `[B]: …` messages, in the agents' own notation."""
-    transcript = "\n".join(turn.content for turn in turns if turn.role == "user")
-    pieces = _SPEAKER.split(transcript)
-    messages = list(zip(pieces[1::2], pieces[2::2]))
-    solo = len({speaker for speaker, _ in messages}) == 1
-    pending: dict[str, str | None] = {"A": None, "B": None}
-    route: list[str] = []
-    for speaker, text in messages:
-        match = _VOTE.search(text)
-        if not match:
-            continue
-        token = match.group(1).strip().lower()
-        coords = _COORDS.search(token)
-        if not coords and not token:
-            continue
-        token = f"[{coords.group(1)}, {coords.group(2)}]" if coords else token.split()[0]
-        other = "B" if speaker == "A" else "A"
-        if solo or pending[other] == token:
-            route.append(token)
-            pending = {"A": None, "B": None}
-        else:
-            pending[speaker] = token
-    if route and route[0].startswith("["):  # coordinates: the coordinate-speaking model names cells (column, row) from 1
-        schema = "schema:\n  origin: 1\n  corner: top-left\n  order: col-row\n  notation: numbers\n"
-    else:
-        schema = "schema:\n  notation: directions\n"
-    steps = "".join(f"  - {step}\n" for step in route) if route else "  []\n"
-    return f"Here is the route the agents agreed on.\n\n```yaml\n{schema}route:\n{steps}```\n"
+    return grade_transcript("\n".join(turn.content for turn in turns if turn.role == "user"))
 
 
 MODELS: dict[str, Callable[[Sequence[ChatTurn]], str]] = {

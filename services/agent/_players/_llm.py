@@ -40,7 +40,11 @@ class LLMPlayer:
             return PlayerReply(completion.text, completion.usage)
         if isinstance(message, SeatStart):
             self._messages.append(ChatMessage("user", TASK + (texts[0] if texts else "")))
-            if message.partner_text is not None:
+            for entry in message.history:  # a relay newcomer inherits its seat's messages as its own
+                own = entry.seat == message.seat
+                self._messages.append(ChatMessage("assistant", entry.text) if own
+                                      else ChatMessage("user", PARTNER + entry.text))
+            if message.partner_text is not None and not message.history:
                 self._messages.append(ChatMessage("user", PARTNER + message.partner_text))
         elif isinstance(message, SeatTurn) and message.partner_text is not None:
             self._messages.append(ChatMessage("user", PARTNER + message.partner_text))

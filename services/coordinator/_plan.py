@@ -1,0 +1,85 @@
+"""A run file expands into episodes with stable ids: the same file always plans the same episodes."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+
+from ._errors import ConfigError
+from ._records import EpisodeSpec, RelaySpec, SeatSpec
+from ._runfile import ConditionEntry, RunFile
+
+UrlOf = Callable[[str], str]
+"""An agent's name → its base URL (local agents get theirs when the run starts them)."""
+
+
+def _seatings(condition: ConditionEntry) -> list[tuple[str, str | None]]:
+    if condition.kind in ("solo-full", "solo-split"):
+        return [(name, None) for name in condition.agents]
+    if condition.pairing == "homogeneous":
+        return [(name, name) for name in condition.agents]
+    if condition.pairing == "explicit":
+        return [(a, b) for a, b in condition.pairs]
+    return [(a, b) for a in condition.agents for b in condition.agents]
+
+
+def _relays(condition: ConditionEntry) -> list[tuple[str, str, RelayPlan]]:
+    """(seat A's opener, seat B's opener, hand-over) for every weak player and K.
+
+    Seats that change hands hold the strong player first in a primer and the weak one first in a recovery;
+    a seat that keeps its player holds the weak one throughout.
+    """
+    assert condition.strong is not None and condition.relay is not None
+    plans = []
+    for weak in condition.weak:
+        before, after = (condition.strong, weak) if condition.relay == "primer" else (weak, condition.strong)
+        openers = {seat: before if seat in condition.seats else weak for seat in ("A", "B")}
+        for k in condition.k:
+            plans.append((openers["A"], openers["B"], RelayPlan(condition.relay, k, after, tuple(condition.seats))))
+    return plans
+
+
+class RelayPlan:
+    def __init__(self, kind: str, k: int, newcomer: str, seats: tuple[str, ...]) -> None:
+        self.kind, self.k, self.newcomer, self.seats = kind, k, newcomer, seats
+
+    def spec(self, url_of: UrlOf) -> RelaySpec:
+        newcomer = SeatSpec(name=self.newcomer, url=url_of(self.newcomer))
+        return RelaySpec(kind=self.kind, after_messages=self.k,  # type: ignore[arg-type]
+                         seat_a=newcomer if "A" in self.seats else None, seat_b=newcomer if "B" in self.seats else None)
+
+    @property
+    def label(self) -> str:
+        return f"{self.kind}-k{self.k}-{''.join(self.seats)}-{self.newcomer}"
+
+
+def expand(run: RunFile, base: Path, url_of: UrlOf) -> list[EpisodeSpec]:
+    """Every episode of the run, in a stable order, each with an id derived from what it plays."""
+    mazes = run.maze_params(base)
+    grader = SeatSpec(name=run.grader, url=url_of(run.grader)) if run.grader else None
+    plan: list[EpisodeSpec] = []
+    for condition in run.conditions:
+        if condition.kind == "relay":
+            seatings: list[tuple[str, str | None, RelayPlan | None]] = list(_relays(condition))
+        else:
+            seatings = [(a, b, None) for a, b in _seatings(condition)]
+        for seat_a, seat_b, relay in seatings:
+            names = seat_a if seat_b is None else f"{seat_a}+{seat_b}"
+            kind = "pair" if condition.kind == "relay" else condition.kind
+            for maze in mazes:
+                for repetition in range(run.repetitions):
+                    tag = f"/{relay.label}" if relay else ""
+                    plan.append(EpisodeSpec(
+                        episode_id=f"{condition.kind}/{condition.mode}/{names}{tag}/{maze.maze_id}/r{repetition}",
+                        condition=kind, mode=condition.mode,
+                        seat_a=SeatSpec(name=seat_a, url=url_of(seat_a)),
+                        seat_b=SeatSpec(name=seat_b, url=url_of(seat_b)) if seat_b else None,
+                        maze=maze, feedback=run.limits.feedback, message_limit=run.limits.messages,
+                        game_timeout_s=run.limits.game_timeout_s, grader=grader if condition.mode == "paper" else None,
+                        relay=relay.spec(url_of) if relay else None, repetition=repetition,
+                    ))
+    ids = Counter(spec.episode_id for spec in plan)
+    if duplicates := [episode_id for episode_id, count in ids.items() if count > 1]:
+        raise ConfigError(f"the run plans the same episode twice: {duplicates[0]} (remove the repeated condition)")
+    return plan

@@ -1,0 +1,62 @@
+"""Issue 4: a run file covering every condition runs; killed with SIGKILL midway, it resumes to exactly its plan."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+from services.coordinator import Store, load_run_file
+from services.coordinator._run import plan_run
+
+EXAMPLE = Path(__file__).parents[2] / "examples" / "scripted-run.toml"
+COMMAND = [sys.executable, "-m", "services", "run"]
+
+
+def run_file(tmp_path: Path) -> Path:
+    text = EXAMPLE.read_text().replace("count = 4", "count = 3")
+    path = tmp_path / "run.toml"
+    path.write_text(f'runs_dir = "{tmp_path / "runs"}"\n{text}')
+    return path
+
+
+def stored(database: Path) -> int:
+    if not database.exists():
+        return 0
+    with sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=5) as connection:
+        try:
+            return int(connection.execute("select count(*) from collabgap_episodes").fetchone()[0])
+        except sqlite3.OperationalError:  # the schema is not there yet
+            return 0
+
+
+def test_killed_run_resumes_without_losing_or_repeating_an_episode(tmp_path: Path) -> None:
+    path = run_file(tmp_path)
+    plan = {spec.episode_id for spec in plan_run(load_run_file(path), path)}
+    database = tmp_path / "runs" / "scripted-all-conditions" / "store.db"
+    runner = subprocess.Popen([*COMMAND, str(path)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    midway = threading.Event()
+    for _ in range(1200):  # up to 60 s for a third of the plan
+        if stored(database) >= len(plan) // 3:
+            midway.set()
+            break
+        midway.wait(0.05)
+    assert midway.is_set(), "the run stored too few episodes before the deadline"
+    os.kill(runner.pid, signal.SIGKILL)
+    runner.wait(timeout=10)
+    assert 0 < stored(database) < len(plan)
+
+    finished = subprocess.run([*COMMAND, str(path)], capture_output=True, text=True, timeout=300)
+    assert finished.returncode == 0, finished.stdout + finished.stderr
+    assert "already stored" in finished.stdout
+    with Store.open(f"sqlite:///{database}") as store:
+        records = store.episodes("scripted-all-conditions")
+    ids = [record.spec.episode_id for record in records]
+    assert sorted(ids) == sorted(plan)  # none lost, none twice
+    assert not [record for record in records if record.status == "error"]
+    conditions = {(r.spec.condition, r.spec.mode, r.spec.relay.kind if r.spec.relay else None) for r in records}
+    assert len(conditions) == 6
