@@ -87,6 +87,8 @@ def build_card(settings: AgentSettings) -> AgentCard:
         supported_interfaces=[
             AgentInterface(protocol_binding="JSONRPC", protocol_version="1.0", url=f"{base}{JSONRPC_PATH}"),
             AgentInterface(protocol_binding="HTTP+JSON", protocol_version="1.0", url=f"{base}{REST_PATH}"),
+            # AgentBeats-era clients speak A2A 0.3 JSON-RPC; the same endpoint answers them.
+            AgentInterface(protocol_binding="JSONRPC", protocol_version="0.3", url=f"{base}{JSONRPC_PATH}"),
         ],
         capabilities=AgentCapabilities(streaming=True, push_notifications=False),
         default_input_modes=["text/plain", "application/json"],
@@ -151,7 +153,7 @@ def create_agent_app(settings: AgentSettings) -> Starlette:
         routes=[
             Route("/healthz", _health),
             *create_agent_card_routes(card, cache_control="public, max-age=60"),
-            *create_jsonrpc_routes(handler, rpc_url=JSONRPC_PATH),
+            *create_jsonrpc_routes(handler, rpc_url=JSONRPC_PATH, enable_v0_3_compat=True),
             *create_rest_routes(handler, path_prefix=REST_PATH),
         ],
         middleware=middleware,

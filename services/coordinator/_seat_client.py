@@ -171,8 +171,10 @@ class AgentConnection:
     @classmethod
     @contextlib.asynccontextmanager
     async def open(cls, url: str, *, token: str | None = None, timeout: float = 60.0,
-                   bindings: list[str] | None = None) -> AsyncIterator[AgentConnection]:
-        """Read the agent card at `url` and open a client on its first interface among `bindings`.
+                   bindings: list[str] | None = None, versions: list[str] | None = None,
+                   ) -> AsyncIterator[AgentConnection]:
+        """Read the agent card at `url` and open a client on its first interface among `bindings` (and, when
+        given, among protocol `versions`, e.g. `["0.3"]` to drive an agent the way AgentBeats-era clients do).
 
         Raises:
             AgentUnreachableError: no card could be read.
@@ -185,6 +187,12 @@ class AgentConnection:
                     card = await A2ACardResolver(http, url).get_agent_card()
                 except A2AError as exc:
                     raise AgentUnreachableError(f"no agent card at {url}: {exc}") from exc
+            if versions is not None:
+                kept = [i for i in card.supported_interfaces if i.protocol_version in versions]
+                if not kept:
+                    raise AgentUnreachableError(f"{url} declares no interface of A2A version {', '.join(versions)}")
+                del card.supported_interfaces[:]
+                card.supported_interfaces.extend(kept)
             config = ClientConfig(httpx_client=http, streaming=False,
                                   supported_protocol_bindings=bindings or ["JSONRPC", "HTTP+JSON"])
             client = ClientFactory(config).create(card)

@@ -31,11 +31,11 @@ def text_message(text: str) -> dict[str, object]:
 async def test_card_declares_both_interfaces_and_the_seat_skill(stack: Stack) -> None:
     async with httpx.AsyncClient() as http:
         card = (await http.get(f"{stack.cartographer.url}/.well-known/agent-card.json")).json()
-    bindings = {i["protocolBinding"]: i["url"] for i in card["supportedInterfaces"]}
-    assert bindings == {"JSONRPC": f"{stack.cartographer.url}/a2a/jsonrpc/",
-                        "HTTP+JSON": f"{stack.cartographer.url}/a2a/rest"}
+    current = {i["protocolBinding"]: i["url"] for i in card["supportedInterfaces"] if i["protocolVersion"] == "1.0"}
+    assert current == {"JSONRPC": f"{stack.cartographer.url}/a2a/jsonrpc/",
+                       "HTTP+JSON": f"{stack.cartographer.url}/a2a/rest"}
+    assert card["supportedInterfaces"][0]["protocolVersion"] == "1.0"  # preferred
     assert [skill["id"] for skill in card["skills"]] == [SKILL_ID]
-    assert all(i["protocolVersion"] == "1.0" for i in card["supportedInterfaces"])
 
 
 async def test_scripted_player_answers_a_start_over_each_binding(stack: Stack) -> None:
@@ -84,3 +84,25 @@ def test_unknown_player_is_refused_with_the_known_ones() -> None:
 
     with pytest.raises(PlayerSpecError, match="scripted:cartographer"):
         create_agent_app(AgentSettings(player="scripted:nobody", public_url="http://x"))
+
+
+async def test_card_also_declares_the_a2a_0_3_interface(stack: Stack) -> None:
+    async with httpx.AsyncClient() as http:
+        card = (await http.get(f"{stack.cartographer.url}/.well-known/agent-card.json")).json()
+    assert {"protocolBinding": "JSONRPC", "protocolVersion": "0.3",
+            "url": f"{stack.cartographer.url}/a2a/jsonrpc/"} in card["supportedInterfaces"]
+
+
+async def test_an_a2a_0_3_client_drives_a_whole_game(stack: Stack) -> None:
+    """Issue 5: an a2a-sdk client in 0.3 mode plays a game against our agent service."""
+    from services.coordinator import EpisodeSpec, ExplicitMaze, RefereeClient, play_episode
+
+    maze = ExplicitMaze(rows=["@.#..#", "..##..", ".#...#", ".##...", ".#..#.", ".....*"],
+                        views=[["@?#???", "..????", ".?.??#", "?#?.??", ".#..?.", "??...*"],
+                               ["@.?..#", "??##..", "?#?..?", ".?#?..", "????#?", "..???*"]])
+    spec = EpisodeSpec(episode_id="v03", condition="pair", seat_a=stack.cartographer, seat_b=stack.cartographer,
+                       maze=maze)
+    async with AgentConnection.open(stack.cartographer.url, versions=["0.3"]) as agent, \
+            RefereeClient.connect(stack.referee_url, stack.token.get_secret_value()) as referee:
+        record = await play_episode(spec, referee, {stack.cartographer.url: agent})
+    assert record.status == "solved" and record.score is not None and record.score.moves == 10
