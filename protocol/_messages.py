@@ -14,6 +14,8 @@ from pydantic import BaseModel, ConfigDict, Field
 RULES_VERSION = "collabgap-maze/1"
 COMPLETION_PHRASE = "ACTI!"
 DATA_KEY = "collabgap"
+REFEREE_EXTENSION = "urn:collabgap:referee-mcp:v1"
+"""Declared in an agent card's capabilities by agents that call the referee's seat tools themselves."""
 
 Seat = Literal["A", "B"]
 GameStatus = Literal["active", "solved", "failed", "ended"]

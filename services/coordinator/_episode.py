@@ -90,9 +90,13 @@ class _Relay:
     """The state of one conversation while it is relayed."""
 
     def __init__(self, spec: EpisodeSpec, game: GameRecord, connections: Mapping[str, AgentConnection],
-                 channels: Mapping[Seat, SeatChannel], prompts: Prompts, prices: PriceTable) -> None:
+                 channels: Mapping[Seat, SeatChannel], prompts: Prompts, prices: PriceTable,
+                 referee: RefereeClient, seat_tokens: Mapping[str, str]) -> None:
         self.spec = spec
         self.game = game
+        self.referee = referee
+        self.seat_tokens = seat_tokens
+        self.seen_votes = 0
         self.connections = connections
         self.holders: dict[Seat, SeatSpec] = {"A": spec.seat_a, **({"B": spec.seat_b} if spec.seat_b else {})}
         self.contexts: dict[Seat, str] = {seat: f"{game.game_id}-{seat}" for seat in self.holders}
@@ -119,14 +123,21 @@ class _Relay:
                 self.holders[seat] = newcomer
                 self.contexts[seat] = f"{self.game.game_id}-{seat}-relay"
 
+    def _direct(self, seat: Seat) -> bool:
+        """The seat's agent votes at the referee itself (it declares the referee extension); referee mode only."""
+        return self.spec.mode == "referee" and self.connections[self.holders[seat].url].referee_direct
+
     def _message(self, seat: Seat, sent: int, partner_text: str | None,
                  outcomes: list[VoteOutcome]) -> SeatStart | SeatTurn:
         if sent == 0:
+            direct = self._direct(seat)
             return SeatStart(
                 game_id=self.game.game_id, seat=seat, condition=self.spec.condition, speaks_first=not self.messages,
                 message_limit=self.spec.message_limit, size=len(self.game.maze), maps=self._maps(seat),
                 legend="@ start, * goal, . open, # wall, ? hidden", partner_text=partner_text, mode=self.spec.mode,
-                move_channel="message" if self.spec.mode == "referee" else "none",
+                move_channel=("referee" if direct else "message") if self.spec.mode == "referee" else "none",
+                referee_url=self.referee.url if direct else None,
+                seat_token=self.seat_tokens[seat] if direct else None,
                 history=[HistoryEntry(seat=m.seat, text=m.text) for m in self.messages],
             )
         return SeatTurn(game_id=self.game.game_id, seat=seat, turn=sent + 1, partner_text=partner_text,
@@ -175,15 +186,22 @@ class _Relay:
                 texts = self.prompts.turn(message, solo, self.spec.mode)
             pending[seat], sent[seat] = [], sent[seat] + 1
             reply = await self._send(seat, message, texts)
-            vote, vote_error = pick_vote(reply) if referee_mode else (None, None)
+            direct = self._direct(seat)
+            vote, vote_error = pick_vote(reply) if referee_mode and not direct else (None, None)
             status = "active"
             if vote is not None:
                 result = await self.channels[seat].propose_move(vote)
+                self.seen_votes += 1
                 outcome = VoteOutcome(seat=seat, direction=vote.value, executed=result.executed,
                                       status=result.status, position=result.position)
                 for listener in self.seats:
                     pending[listener].append(outcome)
                 status = result.status
+            elif direct:  # it voted at the referee itself, if at all: learn what happened from the record
+                status, outcomes = await self._direct_votes()
+                for listener in self.seats:
+                    pending[listener].extend(outcomes)
+                vote = Direction(outcomes[-1].direction) if outcomes else None
             self._record(seat, reply, vote, vote_error)
             partner_text = reply.text
             if status in ("solved", "failed"):
@@ -194,6 +212,17 @@ class _Relay:
                     continue
                 return "acti"
         return "message_limit"
+
+    async def _direct_votes(self) -> tuple[str, list[VoteOutcome]]:
+        """Votes a referee-direct seat cast since the last look, as outcomes for both seats."""
+        record = await self.referee.get_game(self.game.game_id)
+        fresh = record.votes[self.seen_votes:]
+        self.seen_votes = len(record.votes)
+        shown = record.position if self.spec.feedback == "position" else None
+        outcomes = [VoteOutcome(seat=v.seat, direction=v.direction, executed=v.executed,
+                                status=record.status if i == len(fresh) - 1 else "active", position=shown)
+                    for i, v in enumerate(fresh)]
+        return record.status, outcomes
 
     async def grade(self, grader: AgentConnection, referee: RefereeClient) -> tuple[GameRecord, GradingRecord]:
         """Paper mode: ask the grader for the agreed route, then let the referee score it under every convention."""
@@ -252,7 +281,8 @@ async def play_episode(spec: EpisodeSpec, referee: RefereeClient, agents: Mappin
         async with contextlib.AsyncExitStack() as stack:
             channels = {seat: await stack.enter_async_context(referee.seat(token))
                         for seat, token in created.seat_tokens.items()}
-            relay = _Relay(spec, game, agents, channels, prompts or Prompts.load(), prices or PriceTable.load())
+            relay = _Relay(spec, game, agents, channels, prompts or Prompts.load(), prices or PriceTable.load(),
+                           referee, created.seat_tokens)
             reason = await relay.play()
         if spec.grader is not None and spec.mode == "paper":
             final, grading = await relay.grade(agents[spec.grader.url], referee)

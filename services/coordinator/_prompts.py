@@ -47,6 +47,9 @@ class Prompts:
                                for i, rows in enumerate(start.maps))
         task = self.templates[f"task-{'solo' if solo else 'pair'}-{start.mode}"].format(
             size=start.size, maps=maps, legend=LEGEND, limit=start.message_limit, completion=COMPLETION_PHRASE)
+        if start.move_channel == "referee":
+            task = (f"{task.strip()}\n\nYou vote by calling the referee's `propose_move` tool yourself (MCP server "
+                    f"{start.referee_url}, your seat token as bearer token); `MOVE:` lines are not counted.")
         if solo:
             return [task.strip()]
         if start.history:

@@ -18,7 +18,7 @@ from a2a.types import Message, Part, Role, SendMessageRequest, StreamResponse, T
 from a2a.utils.errors import A2AError, InternalError
 from google.protobuf.json_format import MessageToDict
 
-from protocol import DATA_KEY, SeatEnvelope, SeatMessage, Usage
+from protocol import DATA_KEY, REFEREE_EXTENSION, SeatEnvelope, SeatMessage, Usage
 
 from ._errors import (
     AgentError,
@@ -161,8 +161,11 @@ def read_reply(parts: list[Part], usage: Usage | None, seat: str, started: float
 class AgentConnection:
     """One agent service, shared by every game it plays in a run."""
 
-    def __init__(self, url: str, client: Client, timeout: float, card_digest: str) -> None:
+    def __init__(self, url: str, client: Client, timeout: float, card_digest: str,
+                 referee_direct: bool = False) -> None:
         self.url = url
+        self.referee_direct = referee_direct
+        """The agent declares `urn:collabgap:referee-mcp:v1`: it votes at the referee with its seat token."""
         self.card_digest = card_digest
         """SHA-256 of the agent card as served: provenance for every episode this agent plays."""
         self._client = client
@@ -198,7 +201,8 @@ class AgentConnection:
             client = ClientFactory(config).create(card)
             digest = hashlib.sha256(card.SerializeToString(deterministic=True)).hexdigest()
             try:
-                yield cls(url, client, timeout, digest)
+                direct = any(e.uri == REFEREE_EXTENSION for e in card.capabilities.extensions)
+                yield cls(url, client, timeout, digest, direct)
             finally:
                 await client.close()
 
