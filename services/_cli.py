@@ -105,6 +105,8 @@ def agent_serve(
     backoff: Annotated[float, typer.Option(help="LLM: first backoff in seconds (doubles per retry).")] = 0.5,
     max_concurrency: Annotated[int, typer.Option(help="LLM: requests in flight to the endpoint.")] = 8,
     system_prompt: Annotated[Path | None, typer.Option(help="LLM: replacement system prompt file.")] = None,
+    referee_direct: Annotated[bool, typer.Option("--referee-direct", help="LLM: vote by calling the referee's MCP "
+                                                 "tools (declares urn:collabgap:referee-mcp:v1).")] = False,
 ) -> None:
     """Serve one player as an A2A agent. Set COLLABGAP_AGENT_TOKEN to require a bearer token."""
     token = os.environ.get(AGENT_TOKEN_ENV)
@@ -117,7 +119,7 @@ def agent_serve(
                             timeout_s=timeout, max_concurrency=max_concurrency,
                             retry=RetryPolicy(max_retries=max_retries, backoff_s=backoff))
         vendor.api_key()  # fail now, not at the first game, when the key is missing
-    settings = AgentSettings(player=player, vendor=vendor, system_prompt=system_prompt,
+    settings = AgentSettings(player=player, vendor=vendor, system_prompt=system_prompt, referee_direct=referee_direct,
                              public_url=public_url or f"http://{host}:{port}", token=SecretStr(token) if token else None)
     _serve(create_agent_app(settings), host, port)
 

@@ -50,6 +50,8 @@ class AgentSettings(BaseModel):
     """How an LLM player reaches its model; built from the spec when omitted."""
     system_prompt: Path | None = None
     """A replacement for the packaged system prompt of LLM players."""
+    referee_direct: bool = False
+    """LLM players only: vote by calling the referee's seat tools; the card declares the referee extension."""
     public_url: str
     """The base URL the agent card advertises (where clients reach this service)."""
     token: SecretStr | None = None
