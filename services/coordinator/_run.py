@@ -177,10 +177,14 @@ def execute_run(run: RunFile, path: Path, *, on_plan: Callable[[RunProgress], No
     run_dir, store_url = run_paths(run, path)
     run_dir.mkdir(parents=True, exist_ok=True)
     progress = progress or RunProgress()
-    token = SecretStr(secrets.token_urlsafe(24))
     with Store.open(store_url) as store, ServiceGroup(log_dir=run_dir / "logs") as services:
         store.start_run(run.name, run.snapshot(), provenance())
-        referee_url = services.start_referee(token.get_secret_value())
+        if run.referee is not None:
+            referee_url = str(run.referee.url)
+            token = SecretStr(os.environ.get(run.referee.token_env, ""))
+        else:
+            token = SecretStr(secrets.token_urlsafe(24))
+            referee_url = services.start_referee(token.get_secret_value())
         local: dict[str, str] = {}
         for name, agent in run.agents.items():
             if agent.player is not None:

@@ -138,6 +138,15 @@ class Budget(_Strict):
     max_usd: float | None = Field(None, gt=0)
 
 
+class RefereeEntry(_Strict):
+    """A referee already running (containers, clusters); without one, the run starts its own."""
+
+    url: HttpUrl
+    """Its MCP endpoint, e.g. http://referee:8760/mcp."""
+    token_env: str = "COLLABGAP_REFEREE_TOKEN"
+    """The variable holding the coordinator token."""
+
+
 class RunFile(_Strict):
     """A whole run, as written in its TOML file."""
 
@@ -151,6 +160,7 @@ class RunFile(_Strict):
     """Extra attempts for an episode that ends in an infrastructure error."""
     grader: str | None = None
     """The agent that grades paper-mode games."""
+    referee: RefereeEntry | None = None
     prompts_dir: Path | None = None
     prices_file: Path | None = None
     agents: dict[Annotated[str, Field(pattern=_NAME)], AgentEntry] = Field(min_length=1)
@@ -231,6 +241,9 @@ def load_run_file(path: Path, *, environ: dict[str, str] | None = None) -> RunFi
             reason = "unknown key" if error["type"] == "extra_forbidden" else error["msg"]
             problems.append(f"{path}:{line or '?'}: {where}: {reason}")
         raise ConfigError("run file refused:\n" + "\n".join(problems)) from exc
+    if run.referee is not None and not environ.get(run.referee.token_env):
+        raise ConfigError(f"{path}:{_line_of(text, ('referee',)) or '?'}: referee: set {run.referee.token_env} "
+                          f"to the referee's coordinator token")
     for name, agent in run.agents.items():
         for variable in (agent.key_env, agent.token_env):
             if variable and not environ.get(variable):
