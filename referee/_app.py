@@ -171,7 +171,10 @@ async def _health(request: Request) -> JSONResponse:
 
 
 def create_referee_app(settings: RefereeSettings) -> Starlette:
-    """The referee's ASGI app: MCP at `/mcp`, liveness at `/healthz`."""
+    """The referee's ASGI app: MCP at `/mcp`, liveness at `/healthz`, readiness at `/readyz`.
+
+    Both answer once the lifespan has started, i.e. once the MCP session manager runs.
+    """
     server = build_referee(GameRegistry(settings.coordinator_token.get_secret_value(), max_games=settings.max_games))
     mcp_app = server.streamable_http_app(transport_security=_allowed_hosts(settings.public_url))
 
@@ -180,4 +183,5 @@ def create_referee_app(settings: RefereeSettings) -> Starlette:
         async with server.session_manager.run():
             yield
 
-    return Starlette(routes=[Route("/healthz", _health), Mount("/", app=mcp_app)], lifespan=lifespan)
+    return Starlette(routes=[Route("/healthz", _health), Route("/readyz", _health), Mount("/", app=mcp_app)],
+                     lifespan=lifespan)

@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 from typing import Annotated, Literal
 
+import httpx
 import typer
 import uvicorn
 from pydantic import SecretStr, ValidationError
@@ -26,6 +27,7 @@ from services.agent import AgentSettings, RetryPolicy, VendorSpec, create_agent_
 from services.fake_llm import FakeVendorSettings, create_fake_vendor_app
 from services.coordinator import (
     CellSummary,
+    ConfigError,
     DemoSettings,
     EpisodeRecord,
     EpisodeSpec,
@@ -43,6 +45,7 @@ from services.coordinator import (
 )
 
 REFEREE_TOKEN_ENV = "COLLABGAP_REFEREE_TOKEN"
+PUBLIC_URL_DEADLINE_S = 15.0
 AGENT_TOKEN_ENV = "COLLABGAP_AGENT_TOKEN"
 FAKE_KEY_ENV = "COLLABGAP_FAKE_LLM_KEY"
 
@@ -63,19 +66,57 @@ Port = Annotated[int, typer.Option(min=1, max=65535)]
 PublicUrl = Annotated[str | None, typer.Option(help="Base URL others reach this service at (containers).")]
 
 
-def _serve(asgi: object, host: str, port: int) -> None:
-    uvicorn.run(asgi, host=host, port=port, log_level="warning")  # type: ignore[arg-type]
+def _serve(asgi: object, host: str, port: int, public_url: str | None = None) -> None:
+    """Serve until stopped; with a public URL, first prove that it reaches this very service.
+
+    Raises:
+        ConfigError: the port could not be bound, or the public URL does not lead here.
+    """
+    asyncio.run(_serve_checked(asgi, host, port, public_url))
+
+
+async def _serve_checked(asgi: object, host: str, port: int, public_url: str | None) -> None:
+    server = uvicorn.Server(uvicorn.Config(asgi, host=host, port=port, log_level="warning"))  # type: ignore[arg-type]
+    serving = asyncio.create_task(server.serve())
+    if public_url:
+        problem = await _probe_public_url(server, serving, public_url.rstrip("/"))
+        if problem:
+            server.should_exit = True
+            await serving
+            raise ConfigError(f"--public-url {public_url} does not reach this service: {problem}")
+    await serving  # a port that cannot be bound makes uvicorn say so and exit with status 3
+    if not server.started:
+        raise ConfigError(f"cannot serve on {host}:{port}; is the port already taken?")
+
+
+async def _probe_public_url(server: uvicorn.Server, serving: asyncio.Task[None], url: str) -> str | None:
+    deadline = time.monotonic() + PUBLIC_URL_DEADLINE_S
+    while not server.started and not serving.done() and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+    problem = "the service did not start"
+    async with httpx.AsyncClient(timeout=2.0) as http:
+        while server.started and time.monotonic() < deadline:
+            try:
+                if (await http.get(f"{url}/healthz")).status_code == 200:
+                    return None
+                problem = "its /healthz does not answer 200"
+            except httpx.HTTPError as exc:
+                problem = f"{type(exc).__name__}: {exc}"
+            await asyncio.sleep(0.2)
+    return problem
 
 
 @referee_app.command("serve")
 def referee_serve(host: Host = "127.0.0.1", port: Port = 8760, public_url: PublicUrl = None) -> None:
     """Serve the referee over streamable HTTP at /mcp. The coordinator token comes from COLLABGAP_REFEREE_TOKEN."""
     token = os.environ.get(REFEREE_TOKEN_ENV)
+    if not token and public_url:
+        raise ConfigError(f"set {REFEREE_TOKEN_ENV}: a referee others reach at {public_url} needs a known token")
     if not token:
         token = secrets.token_urlsafe(24)
         err.print(f"{REFEREE_TOKEN_ENV} is unset; coordinator token for this run: {token}")
     settings = RefereeSettings(coordinator_token=SecretStr(token), public_url=public_url)
-    _serve(create_referee_app(settings), host, port)
+    _serve(create_referee_app(settings), host, port, public_url)
 
 
 def _pairs(values: list[str], what: str) -> dict[str, str]:
@@ -121,7 +162,7 @@ def agent_serve(
         vendor.api_key()  # fail now, not at the first game, when the key is missing
     settings = AgentSettings(player=player, vendor=vendor, system_prompt=system_prompt, referee_direct=referee_direct,
                              public_url=public_url or f"http://{host}:{port}", token=SecretStr(token) if token else None)
-    _serve(create_agent_app(settings), host, port)
+    _serve(create_agent_app(settings), host, port, public_url)
 
 
 @fake_app.command("serve")

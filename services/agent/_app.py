@@ -154,6 +154,7 @@ def create_agent_app(settings: AgentSettings) -> Starlette:
     return Starlette(
         routes=[
             Route("/healthz", _health),
+            Route("/readyz", _health),
             *create_agent_card_routes(card, cache_control="public, max-age=60"),
             *create_jsonrpc_routes(handler, rpc_url=JSONRPC_PATH, enable_v0_3_compat=True),
             *create_rest_routes(handler, path_prefix=REST_PATH),
