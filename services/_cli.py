@@ -36,12 +36,15 @@ from services.coordinator import (
     ServiceGroup,
     SeatSpec,
     RunProgress,
+    build_report,
     execute_run,
+    load_records,
     load_run_file,
     plan_run,
     run_demo,
     run_episodes,
     run_paths,
+    terminal_tables,
 )
 
 REFEREE_TOKEN_ENV = "COLLABGAP_REFEREE_TOKEN"
@@ -268,6 +271,22 @@ def run_command(
         console.print(f"Stopped early: {outcome.budget_reached}. Raise the cap and run again to continue.")
     console.print(f"Store: {outcome.store_url}")
     raise typer.Exit(code=0 if outcome.complete and not outcome.errors else 1)
+
+
+@app.command()
+def report(
+    run: Annotated[Path, typer.Argument(help="A run folder (holding store.db, or a demo's results.json).")],
+    store: Annotated[str | None, typer.Option(help="Store URL instead of the folder's store.db (PostgreSQL).")] = None,
+    run_id: Annotated[str | None, typer.Option(help="Run id in the store (default: the folder's name).")] = None,
+    out: Annotated[Path | None, typer.Option(help="Where to write the report (default: RUN/report).")] = None,
+) -> None:
+    """Tables in the terminal; CSV, JSON, Parquet and a static HTML report with a transcript viewer."""
+    records = load_records(run, store, run_id or run.name)
+    files = build_report(records, out or run / "report")
+    for table in terminal_tables(files.analysis):
+        console.print(table)
+    console.print(f"HTML report: {files.report_html}")
+    console.print(f"Data: {files.cells_csv}, {files.analysis_json}, {files.episodes_parquet}")
 
 
 def print_episode(record: EpisodeRecord) -> None:

@@ -33,7 +33,9 @@ from ._records import (
     SeatSpec,
 )
 from ._referee_client import RefereeClient, RefereeToolError
-from ._run import RunOutcome, RunProgress, execute_run, plan_run, run_paths
+from ._analysis import Analysis, analyze
+from ._report import ReportFiles, build_report, terminal_tables
+from ._run import RunOutcome, RunProgress, execute_run, load_records, plan_run, run_paths
 from ._runfile import RunFile, load_run_file
 from ._store import RunSummary, Store
 from ._store_schema import SCHEMA_VERSION
@@ -42,8 +44,8 @@ from ._stats import CellSummary, mean_ci, summarize
 
 __all__ = sorted([
     "DEMO_PLAYERS", "MAX_REPLY_BYTES", "MAX_REPLY_CHARS", "AgentConnection", "AgentError", "AgentTimeoutError",
-    "GraderError", "GradingRecord", "PriceTable", "Prompts", "RelaySpec", "RunFile", "RunOutcome", "RunProgress", "RunSummary", "SCHEMA_VERSION", "Store", "StoreError",
-    "StoreVersionError", "execute_run", "load_run_file", "plan_run", "run_paths",
+    "GraderError", "GradingRecord", "PriceTable", "Prompts", "RelaySpec", "Analysis", "ReportFiles", "RunFile", "RunOutcome", "analyze", "build_report", "terminal_tables", "RunProgress", "RunSummary", "SCHEMA_VERSION", "Store", "StoreError",
+    "StoreVersionError", "execute_run", "load_records", "load_run_file", "plan_run", "run_paths",
     "AgentUnreachableError", "CellSummary", "ConfigError", "CoordinatorError", "DemoResult", "DemoSettings",
     "EpisodeError", "EpisodeRecord", "EpisodeSpec", "ExperimentConfig", "ExperimentResult", "ExplicitMaze",
     "InfrastructureError", "MessageRecord", "ProtocolViolationError", "RefereeClient", "RefereeToolError",

@@ -17,7 +17,8 @@ from pathlib import Path
 from pydantic import BaseModel, SecretStr
 
 from ._episode import episode_agents, play_episode
-from ._errors import InfrastructureError
+from ._errors import ConfigError, InfrastructureError
+from ._experiment import ExperimentResult
 from ._launch import ServiceGroup
 from ._plan import expand
 from ._prices import PriceTable
@@ -197,3 +198,20 @@ def execute_run(run: RunFile, path: Path, *, on_plan: Callable[[RunProgress], No
         played, errors, stop = asyncio.run(_play_plan(run, plan, store, run.name, referee_url, token, progress))
     return RunOutcome(run_id=run.name, run_dir=run_dir, store_url=store_url, planned=len(plan),
                       already_stored=stored, played=played, errors=errors, budget_reached=stop)
+
+
+def load_records(run_dir: Path, store_url: str | None = None, run_id: str | None = None) -> list[EpisodeRecord]:
+    """Every stored episode of a run: from its store (the folder's store.db unless a URL is given), or from a
+    demo's results.json.
+
+    Raises:
+        ConfigError: nothing to read there.
+    """
+    results = run_dir / "results.json"
+    if store_url is None and results.is_file():
+        return ExperimentResult.model_validate_json(results.read_text()).records
+    database = run_dir / "store.db"
+    if store_url is None and not database.is_file():
+        raise ConfigError(f"{run_dir} holds neither store.db nor results.json; pass --store URL for PostgreSQL")
+    with Store.open(store_url or f"sqlite:///{database}") as store:
+        return store.episodes(run_id or run_dir.name)
