@@ -227,6 +227,8 @@ def demo(
 def run_command(
     file: Annotated[Path, typer.Argument(help="The run file (TOML).", exists=True, dir_okay=False)],
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the plan and its size; start nothing.")] = False,
+    ray: Annotated[str | None, typer.Option("--ray", help="Spread episodes over the Ray cluster at this address "
+                                                          "(e.g. auto, or ray://head:10001).")] = None,
 ) -> None:
     """Run the experiment in FILE into its store, skipping every episode already stored (so a killed run resumes)."""
     run = load_run_file(file)
@@ -264,7 +266,7 @@ def run_command(
             show(p)
 
         progress = RunProgress(listeners=[show])
-        outcome = execute_run(run, file, on_plan=planned, progress=progress)
+        outcome = execute_run(run, file, on_plan=planned, progress=progress, ray_address=ray)
     console.print(f"Run {outcome.run_id}: {outcome.planned} planned, {outcome.already_stored} already stored, "
                   f"{outcome.played} played now, {outcome.errors} errors (kept apart from scores).")
     if outcome.budget_reached:

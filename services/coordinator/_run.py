@@ -170,10 +170,11 @@ def _agent_limit(run: RunFile, url: str, plan: list[EpisodeSpec]) -> int:
 
 
 def execute_run(run: RunFile, path: Path, *, on_plan: Callable[[RunProgress], None] | None = None,
-                progress: RunProgress | None = None) -> RunOutcome:
+                progress: RunProgress | None = None, ray_address: str | None = None) -> RunOutcome:
     """Start the referee and the run's local agents, play what the store lacks, stop everything.
 
-    A second call with the same file skips every stored episode; the store refuses a changed run file.
+    A second call with the same file skips every stored episode; the store refuses a changed run file. With
+    `ray_address`, the episodes are spread over that Ray cluster, whose workers write to the same store.
     """
     run_dir, store_url = run_paths(run, path)
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -195,7 +196,13 @@ def execute_run(run: RunFile, path: Path, *, on_plan: Callable[[RunProgress], No
         progress.planned, progress.done = len(plan), stored
         if on_plan is not None:
             on_plan(progress)
-        played, errors, stop = asyncio.run(_play_plan(run, plan, store, run.name, referee_url, token, progress))
+        if ray_address is None:
+            played, errors, stop = asyncio.run(_play_plan(run, plan, store, run.name, referee_url, token, progress))
+        else:
+            from ._ray import play_plan_on_ray  # Ray is an optional dependency
+
+            played, errors, stop = play_plan_on_ray(run, plan, store, run.name, store_url, referee_url, token,
+                                                    progress, ray_address)
     return RunOutcome(run_id=run.name, run_dir=run_dir, store_url=store_url, planned=len(plan),
                       already_stored=stored, played=played, errors=errors, budget_reached=stop)
 
