@@ -8,6 +8,7 @@ from ._errors import (
     AgentError,
     AgentTimeoutError,
     AgentUnreachableError,
+    AuthFailureError,
     ConfigError,
     CoordinatorError,
     GraderError,
@@ -16,6 +17,7 @@ from ._errors import (
     RefereeUnavailableError,
     StoreError,
     StoreVersionError,
+    VersionError,
 )
 from ._experiment import ExperimentConfig, ExperimentResult, plan_episodes, run_episodes, run_experiment
 from ._launch import ServiceGroup, free_port
@@ -46,7 +48,7 @@ __all__ = sorted([
     "DEMO_PLAYERS", "MAX_REPLY_BYTES", "MAX_REPLY_CHARS", "AgentConnection", "AgentError", "AgentTimeoutError",
     "GraderError", "GradingRecord", "PriceTable", "Prompts", "RelaySpec", "Analysis", "ReportFiles", "RunFile", "RunOutcome", "analyze", "build_report", "terminal_tables", "RunProgress", "RunSummary", "SCHEMA_VERSION", "Store", "StoreError",
     "StoreVersionError", "execute_run", "load_records", "load_run_file", "plan_run", "run_paths",
-    "AgentUnreachableError", "CellSummary", "ConfigError", "CoordinatorError", "DemoResult", "DemoSettings",
+    "AgentUnreachableError", "AuthFailureError", "VersionError", "CellSummary", "ConfigError", "CoordinatorError", "DemoResult", "DemoSettings",
     "EpisodeError", "EpisodeRecord", "EpisodeSpec", "ExperimentConfig", "ExperimentResult", "ExplicitMaze",
     "InfrastructureError", "MessageRecord", "ProtocolViolationError", "RefereeClient", "RefereeToolError",
     "RefereeUnavailableError", "Score", "SeatReply", "SeatSpec", "ServiceGroup", "free_port", "mean_ci",

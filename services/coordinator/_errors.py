@@ -20,8 +20,8 @@ from typing import ClassVar, Literal
 
 from protocol import CollabgapError
 
-ErrorKind = Literal["agent_unreachable", "agent_timeout", "protocol_violation", "agent_error", "grader_error",
-                    "referee_error", "internal"]
+ErrorKind = Literal["agent_unreachable", "agent_timeout", "protocol_violation", "auth_failure", "version_error",
+                    "agent_error", "grader_error", "referee_error", "internal"]
 
 
 class CoordinatorError(CollabgapError):
@@ -48,6 +48,14 @@ class AgentTimeoutError(InfrastructureError):
 
 class ProtocolViolationError(InfrastructureError):
     kind = "protocol_violation"
+
+
+class AuthFailureError(InfrastructureError):
+    kind = "auth_failure"
+
+
+class VersionError(InfrastructureError):
+    kind = "version_error"
 
 
 class AgentError(InfrastructureError):

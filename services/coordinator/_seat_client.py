@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import re
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -15,7 +16,7 @@ from a2a.client import A2ACardResolver, A2AClientTimeoutError, Client, ClientCon
 from a2a.helpers import get_data_parts, new_data_part, new_text_part
 import pydantic
 from a2a.types import Message, Part, Role, SendMessageRequest, StreamResponse, TaskState
-from a2a.utils.errors import A2AError, InternalError
+from a2a.utils.errors import A2AError, InternalError, VersionNotSupportedError
 from google.protobuf.json_format import MessageToDict
 
 from protocol import DATA_KEY, REFEREE_EXTENSION, SeatEnvelope, SeatMessage, Usage
@@ -24,8 +25,10 @@ from ._errors import (
     AgentError,
     AgentTimeoutError,
     AgentUnreachableError,
+    AuthFailureError,
     InfrastructureError,
     ProtocolViolationError,
+    VersionError,
 )
 
 MAX_REPLY_BYTES = 1 << 20
@@ -84,6 +87,17 @@ class SeatReply:
     """What the agent says the reply cost, from its metadata `collabgap.usage` (ignored when malformed)."""
 
 
+def _http_status(exc: BaseException) -> int | None:
+    """The HTTP status behind an A2A client error, when one caused it."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, httpx.HTTPStatusError):
+            return seen.response.status_code
+        seen = seen.__cause__ or seen.__context__
+    match = re.search(r"HTTP Error (\d{3})", str(exc))
+    return int(match.group(1)) if match else None
+
+
 def _caused_by(exc: BaseException, kind: type[BaseException]) -> bool:
     seen: BaseException | None = exc
     while seen is not None:
@@ -109,6 +123,11 @@ def seat_boundary(seat: str, url: str, timeout: float) -> Iterator[None]:
             raise AgentUnreachableError(f"seat {seat} ({url}): {exc}") from exc
         if isinstance(exc, InternalError):
             raise AgentError(f"seat {seat} ({url}): the agent failed: {exc}") from exc
+        if isinstance(exc, VersionNotSupportedError):
+            raise VersionError(f"seat {seat} ({url}): the agent does not speak our A2A version: {exc}") from exc
+        if _http_status(exc) in (401, 403):
+            raise AuthFailureError(f"seat {seat} ({url}): credentials refused ({_http_status(exc)}); "
+                                   "check the agent's token variable") from exc
         if isinstance(exc, A2AError):
             raise ProtocolViolationError(f"seat {seat} ({url}): {type(exc).__name__}: {exc}") from exc
         raise ProtocolViolationError(f"seat {seat} ({url}): unusable reply: {type(exc).__name__}: {exc}") from exc

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from protocol import MazeParams
-from services.coordinator import EpisodeSpec, SeatSpec, run_episodes
+from services.coordinator import EpisodeSpec, SeatSpec, ServiceGroup, run_episodes
 from tests.conftest import Stack
 
 EXPECTED = {
@@ -54,3 +56,13 @@ async def test_wrong_referee_token_is_an_infrastructure_error(stack: Stack, toke
                                   SecretStr(token))
     assert record.status == "error" and record.error is not None and record.error.kind == "referee_error"
     assert "coordinator" in record.error.message
+
+
+async def test_an_agent_refusing_our_token_is_an_auth_failure(stack: Stack, tmp_path: Path) -> None:
+    """Issue 5: auth failures are reported as such, apart from task scores."""
+    with ServiceGroup(log_dir=tmp_path) as services:
+        guarded = SeatSpec(name="guarded", url=services.start_agent("scripted:cartographer",
+                                                                    env={"COLLABGAP_AGENT_TOKEN": "secret"}))
+        [record] = await run_episodes([spec("auth", stack.cartographer, guarded)], stack.referee_url, stack.token)
+    assert record.status == "error" and record.error is not None
+    assert (record.error.kind, record.error.seat) == ("auth_failure", "B")
