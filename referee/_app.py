@@ -159,11 +159,15 @@ def build_referee(registry: GameRegistry) -> MCPServer:
 
 
 def _allowed_hosts(public_url: str | None) -> TransportSecuritySettings:
+    """DNS-rebinding protection: loopback names, plus the host (and origin) of the public URL."""
     hosts = ["127.0.0.1:*", "localhost:*", "[::1]:*"]
+    origins = ["http://127.0.0.1:*", "http://localhost:*", "http://[::1]:*"]
     if public_url:
-        host = urlsplit(public_url).hostname or ""
+        parts = urlsplit(public_url)
+        host = parts.hostname or ""
         hosts += [host, f"{host}:*"]
-    return TransportSecuritySettings(allowed_hosts=hosts)
+        origins += [f"{parts.scheme}://{host}", f"{parts.scheme}://{host}:*"]
+    return TransportSecuritySettings(allowed_hosts=hosts, allowed_origins=origins)
 
 
 async def _health(request: Request) -> JSONResponse:
