@@ -39,6 +39,7 @@ from ._messages import (
     DATA_KEY,
     REFEREE_EXTENSION,
     RULES_VERSION,
+    SEAT_SKILL,
     Condition,
     GameStatus,
     GradeRequest,
@@ -61,7 +62,7 @@ from ._scoring import Walk, walk, weighted_score
 from ._views import View, check_views, merge_views, split_views
 
 __all__ = sorted([
-    "COMPLETION_PHRASE", "CONVENTIONS", "Convention", "GradedRoute", "grade_route", "DATA_KEY", "GOAL", "HIDDEN", "LEGEND", "OPEN", "REFEREE_EXTENSION", "RULES_VERSION", "START", "WALL",
+    "COMPLETION_PHRASE", "CONVENTIONS", "Convention", "GradedRoute", "grade_route", "DATA_KEY", "GOAL", "HIDDEN", "LEGEND", "OPEN", "REFEREE_EXTENSION", "RULES_VERSION", "SEAT_SKILL", "START", "WALL",
     "Cell", "CollabgapError", "Condition", "CreatedGame", "Direction", "DirectionError", "EndReason", "Feedback",
     "GameMode", "GameRecord", "GradeRequest", "Mode", "Usage", "Knowledge", "Speaker", "Style", "cartographer_says", "follower_says", "grade_transcript", "share_map", "GameStatus", "HistoryEntry", "Maze", "MazeError", "MazeParams", "MoveRecord",
     "Seat", "SeatEnd", "SeatEnvelope", "SeatMessage", "SeatStart", "SeatStatus", "SeatTurn", "SeatView", "View",

@@ -14,6 +14,8 @@ from pydantic import BaseModel, ConfigDict, Field
 RULES_VERSION = "collabgap-maze/1"
 COMPLETION_PHRASE = "ACTI!"
 DATA_KEY = "collabgap"
+SEAT_SKILL = "collabgap.maze-seat"
+"""The skill id an agent card declares to say it can take a seat."""
 REFEREE_EXTENSION = "urn:collabgap:referee-mcp:v1"
 """Declared in an agent card's capabilities by agents that call the referee's seat tools themselves."""
 

@@ -37,10 +37,13 @@ from services.coordinator import (
     SeatSpec,
     RunProgress,
     build_report,
+    check_agent,
+    check_report_json,
     execute_run,
     load_records,
     load_run_file,
     plan_run,
+    render_check_report,
     run_demo,
     run_episodes,
     run_paths,
@@ -289,6 +292,28 @@ def report(
         console.print(table)
     console.print(f"HTML report: {files.report_html}")
     console.print(f"Data: {files.cells_csv}, {files.analysis_json}, {files.episodes_parquet}")
+
+
+@app.command("check-agent")
+def check_agent_command(
+    url: Annotated[str, typer.Argument(help="The agent's base URL (its card is at /.well-known/agent-card.json).")],
+    token_env: Annotated[str | None, typer.Option(help="The variable holding a bearer token for the agent.")] = None,
+    deadline: Annotated[float, typer.Option(min=0.1, help="Seconds each probe may take.")] = 10.0,
+    json_out: Annotated[bool, typer.Option("--json", help="Print the report as JSON instead of a table.")] = False,
+) -> None:
+    """Check that an agent can take a collabgap seat: its card, its interfaces, and a short scripted game."""
+    token = None
+    if token_env is not None:
+        token = os.environ.get(token_env)
+        if not token:
+            raise typer.BadParameter(f"{token_env} is not set", param_hint="--token-env")
+    result = asyncio.run(check_agent(url, token=token, deadline_s=deadline))
+    if json_out:
+        print(check_report_json(result))  # noqa: T201 - machine-readable output for scripts
+    else:
+        console.print(render_check_report(result))
+        console.print("PASS" if result.passed else "FAIL: see the fixes above")
+    raise typer.Exit(code=0 if result.passed else 1)
 
 
 def print_episode(record: EpisodeRecord) -> None:

@@ -13,6 +13,7 @@ from a2a.server.tasks import InMemoryTaskStore
 from a2a.types import (
     AgentCapabilities,
     AgentCard,
+    AgentExtension,
     AgentInterface,
     AgentSkill,
     HTTPAuthSecurityScheme,
@@ -29,6 +30,8 @@ from starlette.requests import HTTPConnection, Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from protocol import REFEREE_EXTENSION, SEAT_SKILL
+
 from ._errors import PlayerSpecError
 from ._executor import SeatExecutor
 from ._players import PLAYERS, LLMPlayer, PlayerFactory, load_system_prompt
@@ -36,7 +39,7 @@ from ._vendors import EndpointClient, VendorSpec, open_vendor
 
 JSONRPC_PATH = "/a2a/jsonrpc/"
 REST_PATH = "/a2a/rest"
-SKILL_ID = "collabgap.maze-seat"
+SKILL_ID = SEAT_SKILL
 
 
 class AgentSettings(BaseModel):
@@ -67,6 +70,9 @@ def resolve_player(settings: AgentSettings) -> tuple[PlayerFactory, EndpointClie
         PlayerSpecError: the spec names no known player.
     """
     kind, _, name = settings.player.partition(":")
+    if settings.referee_direct and kind not in ("openai", "anthropic"):
+        raise PlayerSpecError(f"only LLM players vote at the referee themselves; {settings.player!r} cannot be "
+                              "referee-direct")
     if kind == "scripted" and name in PLAYERS:
         return PLAYERS[name], None
     if kind in ("openai", "anthropic"):
@@ -81,10 +87,19 @@ def resolve_player(settings: AgentSettings) -> tuple[PlayerFactory, EndpointClie
 
 
 def build_card(settings: AgentSettings) -> AgentCard:
+    """The agent card. A referee-direct player declares the referee extension, so the coordinator hands it the
+    referee's URL and its seat token and lets it vote at the referee itself."""
     base = settings.public_url.rstrip("/")
+    voting = ("Votes by calling the referee's propose_move tool when a game hands it a seat token, else with "
+              "'MOVE: <direction>' lines." if settings.referee_direct else "Votes with 'MOVE: <direction>' lines.")
+    extensions = [AgentExtension(
+        uri=REFEREE_EXTENSION, required=False,
+        description="Calls the referee's MCP seat tools (get_view, propose_move, game_status) itself, with the "
+                    "seat token from the start message as bearer token; its MOVE: lines are not votes.",
+    )] if settings.referee_direct else []
     card = AgentCard(
         name=f"collabgap {settings.player}",
-        description=f"A collabgap maze seat played by {settings.player}. Votes with 'MOVE: <direction>' lines.",
+        description=f"A collabgap maze seat played by {settings.player}. {voting}",
         version="1",
         supported_interfaces=[
             AgentInterface(protocol_binding="JSONRPC", protocol_version="1.0", url=f"{base}{JSONRPC_PATH}"),
@@ -92,7 +107,7 @@ def build_card(settings: AgentSettings) -> AgentCard:
             # AgentBeats-era clients speak A2A 0.3 JSON-RPC; the same endpoint answers them.
             AgentInterface(protocol_binding="JSONRPC", protocol_version="0.3", url=f"{base}{JSONRPC_PATH}"),
         ],
-        capabilities=AgentCapabilities(streaming=True, push_notifications=False),
+        capabilities=AgentCapabilities(streaming=True, push_notifications=False, extensions=extensions),
         default_input_modes=["text/plain", "application/json"],
         default_output_modes=["text/plain"],
         skills=[AgentSkill(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ._check import Check, CheckReport, check_agent, check_report_json, render_check_report
 from ._demo import DEMO_PLAYERS, DemoResult, DemoSettings, run_demo
 from ._episode import play_episode
 from ._errors import (
@@ -46,7 +47,7 @@ from ._stats import CellSummary, mean_ci, summarize
 
 __all__ = sorted([
     "DEMO_PLAYERS", "MAX_REPLY_BYTES", "MAX_REPLY_CHARS", "AgentConnection", "AgentError", "AgentTimeoutError",
-    "GraderError", "GradingRecord", "PriceTable", "Prompts", "RelaySpec", "Analysis", "ReportFiles", "RunFile", "RunOutcome", "analyze", "build_report", "terminal_tables", "RunProgress", "RunSummary", "SCHEMA_VERSION", "Store", "StoreError",
+    "GraderError", "GradingRecord", "PriceTable", "Prompts", "RelaySpec", "Analysis", "Check", "CheckReport", "check_agent", "check_report_json", "render_check_report", "ReportFiles", "RunFile", "RunOutcome", "analyze", "build_report", "terminal_tables", "RunProgress", "RunSummary", "SCHEMA_VERSION", "Store", "StoreError",
     "StoreVersionError", "execute_run", "load_records", "load_run_file", "plan_run", "run_paths",
     "AgentUnreachableError", "AuthFailureError", "VersionError", "CellSummary", "ConfigError", "CoordinatorError", "DemoResult", "DemoSettings",
     "EpisodeError", "EpisodeRecord", "EpisodeSpec", "ExperimentConfig", "ExperimentResult", "ExplicitMaze",

@@ -1,0 +1,119 @@
+"""`check-agent`: an agent is judged against the seat contract (docs/seat-messages.md) before it takes a seat."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Iterator
+
+import pytest
+import uvicorn
+
+from services.coordinator import (
+    CheckReport,
+    check_agent,
+    check_report_json,
+    free_port,
+    render_check_report,
+)
+from services.coordinator._check import CARD_CHECKS, CONVERSATION_CHECKS
+from tests.conftest import Stack
+
+from ._broken_agent import TOKEN, app
+
+
+@pytest.fixture(scope="module")
+def judged() -> Iterator[str]:
+    """Base URL of the plain-Starlette agents in `_broken_agent.py`, served by uvicorn in a thread."""
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    started = threading.Event()
+    for _ in range(500):
+        if server.started:
+            started.set()
+            break
+        started.wait(0.01)
+    assert started.is_set(), "the judged agents did not start"
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=5)
+
+
+def failures(report: CheckReport) -> set[str]:
+    return {check.name for check in report.checks if not check.passed and not check.skipped}
+
+
+def assert_every_failure_has_a_fix(report: CheckReport) -> None:
+    for check in report.checks:
+        assert check.passed == (check.fix is None), check
+
+
+async def test_the_built_in_agent_passes_every_check(stack: Stack) -> None:
+    """Our own agent service is the reference: every check passes, on every interface its card declares."""
+    report = await check_agent(stack.cartographer.url)
+    assert report.passed, check_report_json(report)
+    assert [check.name for check in report.checks] == [
+        *CARD_CHECKS, "interface.jsonrpc-1.0", "interface.http+json-1.0", "interface.jsonrpc-0.3",
+        *CONVERSATION_CHECKS]
+    assert all(check.passed and check.fix is None for check in report.checks)
+    assert "votes right" in report.check("conversation.vote").detail  # down is a wall: it objects and votes right
+
+
+async def test_the_report_reads_back_from_json_and_renders_a_row_per_check(stack: Stack) -> None:
+    report = await check_agent(stack.cartographer.url)
+    assert CheckReport.model_validate_json(check_report_json(report)) == report
+    assert render_check_report(report).row_count == len(report.checks)
+
+
+async def test_a_broken_agent_fails_each_broken_rule_with_a_fix(judged: str) -> None:
+    """Missing card fields, an unserved interface, no vote and a text-less answer are each reported, and nothing
+    else; an interface of an unknown A2A version is reported but usable ones remain."""
+    report = await check_agent(f"{judged}/broken", deadline_s=5)
+    assert not report.passed
+    assert failures(report) == {"card.fields", "card.skill", "interface.http+json-1.0", "conversation.vote",
+                                "conversation.end"}
+    assert_every_failure_has_a_fix(report)
+    fields = report.check("card.fields")
+    assert "`skills`" in fields.detail and "`version`" in fields.detail
+    assert fields.fix is not None and "skills, version" in fields.fix
+    assert "collabgap.maze-seat" in (report.check("card.skill").fix or "")
+    assert "2.0" in report.check("card.interfaces").detail
+    assert "404" in report.check("interface.http+json-1.0").detail
+    assert "MOVE: <direction>" in (report.check("conversation.vote").fix or "")
+    end = report.check("conversation.end")
+    assert end.detail.startswith("protocol_violation") and end.fix == "reply with a text part"
+
+
+async def test_an_unreachable_agent_fails_at_the_card_and_skips_the_rest() -> None:
+    async with asyncio.timeout(5):
+        report = await check_agent("http://127.0.0.1:9", deadline_s=1)
+    assert failures(report) == {"card.fetch"}
+    assert ".well-known/agent-card.json" in (report.check("card.fetch").fix or "")
+    assert all(check.skipped and check.fix == "fix `card.fetch` first" for check in report.checks[1:])
+    assert_every_failure_has_a_fix(report)
+
+
+async def test_a_slow_agent_fails_the_conversation_within_the_deadline(judged: str) -> None:
+    """The check never hangs: a seat message unanswered after `deadline_s` is an `agent_timeout`."""
+    async with asyncio.timeout(5):
+        report = await check_agent(f"{judged}/slow", deadline_s=1)
+    assert failures(report) == {"conversation.start"}
+    start = report.check("conversation.start")
+    assert start.detail.startswith("agent_timeout") and "turn limit" in (start.fix or "")
+    assert [c.name for c in report.checks if c.skipped] == list(CONVERSATION_CHECKS[1:])
+    assert_every_failure_has_a_fix(report)
+
+
+async def test_a_token_protected_agent_needs_the_token(judged: str) -> None:
+    """A card that demands a bearer token fails without one; with it, a contract-keeping agent passes."""
+    refused = await check_agent(f"{judged}/locked", deadline_s=5)
+    assert failures(refused) == {"card.security", "interface.jsonrpc-1.0", "conversation.start"}
+    assert "--token-env" in (refused.check("card.security").fix or "")
+    assert refused.check("conversation.start").detail.startswith("auth_failure")
+    assert_every_failure_has_a_fix(refused)
+
+    admitted = await check_agent(f"{judged}/locked", token=TOKEN, deadline_s=5)
+    assert admitted.passed, check_report_json(admitted)
+    assert "data part" in admitted.check("conversation.vote").detail
