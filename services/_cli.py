@@ -26,6 +26,7 @@ from referee import RefereeSettings, create_referee_app
 from services.agent import AgentSettings, RetryPolicy, VendorSpec, create_agent_app
 from services.fake_llm import FakeVendorSettings, create_fake_vendor_app
 from services.coordinator import (
+    AssessorSettings,
     CellSummary,
     ConfigError,
     DemoSettings,
@@ -39,6 +40,7 @@ from services.coordinator import (
     build_report,
     check_agent,
     check_report_json,
+    create_assessor_app,
     execute_run,
     load_records,
     load_run_file,
@@ -64,6 +66,8 @@ app.add_typer(agent_app, name="agent")
 fake_app = typer.Typer(help="The fake LLM vendor (OpenAI and Anthropic APIs), for tests and trying without a key.",
                        no_args_is_help=True)
 app.add_typer(fake_app, name="fake-llm")
+assessor_app = typer.Typer(help="The coordinator as an A2A agent (AgentBeats assessor).", no_args_is_help=True)
+app.add_typer(assessor_app, name="assessor")
 console = Console(width=max(Console().width, 110))
 err = Console(stderr=True)
 
@@ -201,6 +205,25 @@ def cells_table(cells: list[CellSummary]) -> Table:
                       _fmt(cell.weighted_mean, cell.weighted_ci95),
                       "—" if cell.success_rate is None else f"{cell.success_rate:.0%}")
     return table
+
+
+@assessor_app.command("serve")
+def assessor_serve(
+    host: Host = "127.0.0.1", port: Port = 8790, public_url: PublicUrl = None,
+    referee: Annotated[str | None, typer.Option(help="Referee MCP URL (token from COLLABGAP_REFEREE_TOKEN); "
+                                                     "default: start one.")] = None,
+) -> None:
+    """Serve the assessor: send it {"participants": {...}, "config": {...}} and it plays and reports the games."""
+    with ServiceGroup() as services:
+        token = os.environ.get(REFEREE_TOKEN_ENV, "")
+        if referee is None:
+            token = token or secrets.token_urlsafe(24)
+            referee = services.start_referee(token)
+        elif not token:
+            raise typer.BadParameter(f"set {REFEREE_TOKEN_ENV} to use --referee", param_hint="--referee")
+        settings = AssessorSettings(referee_url=referee, referee_token=SecretStr(token),
+                                    public_url=public_url or f"http://{host}:{port}")
+        _serve(create_assessor_app(settings), host, port, public_url)
 
 
 @app.command()

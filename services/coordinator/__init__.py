@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ._assessor import AssessmentConfig, AssessmentResult, AssessorSettings, create_assessor_app
 from ._check import Check, CheckReport, check_agent, check_report_json, render_check_report
 from ._demo import DEMO_PLAYERS, DemoResult, DemoSettings, run_demo
 from ._episode import play_episode
@@ -47,7 +48,7 @@ from ._stats import CellSummary, mean_ci, summarize
 
 __all__ = sorted([
     "DEMO_PLAYERS", "MAX_REPLY_BYTES", "MAX_REPLY_CHARS", "AgentConnection", "AgentError", "AgentTimeoutError",
-    "GraderError", "GradingRecord", "PriceTable", "Prompts", "RelaySpec", "Analysis", "Check", "CheckReport", "check_agent", "check_report_json", "render_check_report", "ReportFiles", "RunFile", "RunOutcome", "analyze", "build_report", "terminal_tables", "RunProgress", "RunSummary", "SCHEMA_VERSION", "Store", "StoreError",
+    "GraderError", "GradingRecord", "PriceTable", "Prompts", "RelaySpec", "Analysis", "AssessmentConfig", "AssessmentResult", "AssessorSettings", "create_assessor_app", "Check", "CheckReport", "check_agent", "check_report_json", "render_check_report", "ReportFiles", "RunFile", "RunOutcome", "analyze", "build_report", "terminal_tables", "RunProgress", "RunSummary", "SCHEMA_VERSION", "Store", "StoreError",
     "StoreVersionError", "execute_run", "load_records", "load_run_file", "plan_run", "run_paths",
     "AgentUnreachableError", "AuthFailureError", "VersionError", "CellSummary", "ConfigError", "CoordinatorError", "DemoResult", "DemoSettings",
     "EpisodeError", "EpisodeRecord", "EpisodeSpec", "ExperimentConfig", "ExperimentResult", "ExplicitMaze",
