@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from ._app import SKILL_ID, AgentSettings, build_card, create_agent_app, resolve_player
-from ._errors import AgentServiceError, PlayerSpecError
+from ._errors import AgentServiceError, PlayerSpecError, RefereeUnavailableError
 from ._executor import SeatExecutor
 from ._players import PLAYERS, LLMPlayer, Player, PlayerFactory, PlayerReply, ScriptedPlayer, player
 from ._vendors import RetryPolicy, VendorError, VendorSpec
 
 __all__ = sorted([
     "PLAYERS", "SKILL_ID", "AgentServiceError", "AgentSettings", "LLMPlayer", "Player", "PlayerFactory",
-    "PlayerReply", "PlayerSpecError", "RetryPolicy", "ScriptedPlayer", "SeatExecutor", "VendorError", "VendorSpec",
-    "build_card", "create_agent_app", "player", "resolve_player",
+    "PlayerReply", "PlayerSpecError", "RefereeUnavailableError", "RetryPolicy", "ScriptedPlayer", "SeatExecutor",
+    "VendorError", "VendorSpec", "build_card", "create_agent_app", "player", "resolve_player",
 ])

@@ -2,7 +2,9 @@
 
     CollabgapError
     └── AgentServiceError
-        └── PlayerSpecError   a `--player` spec that names no known player
+        ├── PlayerSpecError           a `--player` spec that names no known player
+        ├── VendorError               the model could not be had (`_vendors/_base.py`)
+        └── RefereeUnavailableError   a referee-direct player could not reach the referee's seat tools
 """
 
 from __future__ import annotations
@@ -16,3 +18,7 @@ class AgentServiceError(CollabgapError):
 
 class PlayerSpecError(AgentServiceError):
     """A player spec names no known player."""
+
+
+class RefereeUnavailableError(AgentServiceError):
+    """A referee-direct player could not reach the referee's seat tools; never a model failure."""

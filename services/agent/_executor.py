@@ -14,6 +14,7 @@ from a2a.utils.errors import InternalError, InvalidParamsError
 
 from protocol import DATA_KEY, GradeRequest, SeatEnd, SeatEnvelope, SeatMessage
 
+from ._errors import RefereeUnavailableError
 from ._players import Player, PlayerFactory, PlayerReply
 from ._vendors import VendorError
 
@@ -55,6 +56,8 @@ class SeatExecutor(AgentExecutor):
         except VendorError as exc:
             # The model could not be had: the coordinator records an agent error, never a model failure.
             raise InternalError(f"model unavailable: {exc}") from exc
+        except RefereeUnavailableError as exc:  # likewise for a referee-direct player's tool calls
+            raise InternalError(f"referee unavailable: {exc}") from exc
         answer = new_text_message(reply.text, context_id=context_id)
         if reply.usage is not None:
             answer.metadata.update({DATA_KEY: {"usage": reply.usage.model_dump()}})

@@ -12,12 +12,14 @@ app = create_fake_vendor_app(FakeVendorSettings(latency=0.05))  # serve with uvi
 from __future__ import annotations
 
 from ._app import FakeVendorSettings, create_fake_vendor_app
-from ._models import MODELS, ChatTurn, UnknownModelError, respond
+from ._models import MODELS, ChatTurn, ModelReply, ToolCall, UnknownModelError, respond
 
 __all__ = sorted([
     "ChatTurn",
     "FakeVendorSettings",
     "MODELS",
+    "ModelReply",
+    "ToolCall",
     "UnknownModelError",
     "create_fake_vendor_app",
     "respond",

@@ -15,6 +15,7 @@ and then check that it happened. No real vendor has them, and clients must never
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hmac
 import json
 import logging
@@ -104,7 +105,7 @@ class _Vendor:
             self.authenticate(dialect, request.headers)
             dialect.check_headers(request.headers)
             asked = dialect.parse(await _json_body(request))
-            completion = _answer(asked, dialect.id_prefix)
+            completion = _answer(asked, dialect)
         except pydantic.ValidationError as exc:
             return _error(dialect, VendorError("invalid_request", describe(exc)))
         except VendorError as exc:
@@ -196,15 +197,18 @@ async def _json_body(request: Request) -> Any:
         raise VendorError("invalid_request", f"the request body is not valid JSON: {exc}") from exc
 
 
-def _answer(chat: ChatRequest, id_prefix: str) -> Completion:
-    """The model's completion, with model failures translated to vendor errors."""
+def _answer(chat: ChatRequest, dialect: Dialect) -> Completion:
+    """The model's completion, with model failures translated to vendor errors and tool calls given ids."""
     try:
-        text = respond(chat.model, chat.turns)
+        reply = respond(chat.model, chat.turns, chat.tools)
     except UnknownModelError as exc:
         raise VendorError("not_found", str(exc), code="model_not_found") from exc
     except CollabgapError as exc:  # the scripted model cannot read this conversation (e.g. no map in the task)
         raise VendorError("invalid_request", f"model {chat.model!r} cannot answer this conversation: {exc}") from exc
-    return complete(chat, text, id=f"{id_prefix}{uuid.uuid4().hex}", created=int(time.time()))
+    calls = tuple(dataclasses.replace(call, id=f"{dialect.tool_id_prefix}{uuid.uuid4().hex[:24]}")
+                  for call in reply.tool_calls)
+    return complete(chat, reply.text, id=f"{dialect.id_prefix}{uuid.uuid4().hex}", created=int(time.time()),
+                    tool_calls=calls)
 
 
 def _error(dialect: Dialect, error: VendorError) -> JSONResponse:

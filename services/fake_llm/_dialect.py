@@ -16,10 +16,10 @@ from typing import Any, Literal, Protocol
 
 import pydantic
 
-from ._models import ChatTurn
+from ._models import ChatTurn, ToolCall
 
 ErrorKind = Literal["invalid_request", "authentication", "not_found", "rate_limit", "server_error"]
-FinishReason = Literal["stop", "length"]
+FinishReason = Literal["stop", "length", "tool_calls"]
 
 STATUS: Mapping[ErrorKind, int] = {
     "invalid_request": 400,
@@ -65,6 +65,11 @@ class ChatRequest:
     include_usage: bool = False
     """OpenAI only: whether a stream ends with a usage chunk (Anthropic streams always carry usage)."""
     max_tokens: int | None = None
+    tools: tuple[str, ...] = ()
+    """The names of the functions the model may call now (empty when none are offered, or the client asked for
+    text with `tool_choice` none)."""
+    tools_chars: int = 0
+    """Characters of the tool definitions sent; they count as prompt tokens, as they do at the vendors."""
 
 
 @dataclass(frozen=True)
@@ -79,9 +84,12 @@ class Completion:
     prompt_tokens: int
     completion_tokens: int
     finish: FinishReason
-    """"length" when `max_tokens` cut the text short, as a real model stops mid-sentence."""
+    """"length" when `max_tokens` cut the text short, as a real model stops mid-sentence; "tool_calls" when the
+    model called functions and waits for their results."""
     chunks: tuple[str, ...] = field(default=())
     """The text in the pieces a stream sends; they join to `text`."""
+    tool_calls: tuple[ToolCall, ...] = ()
+    """The functions the model called, each with its id."""
 
 
 @dataclass(frozen=True)
@@ -100,6 +108,8 @@ class Dialect(Protocol):
     """The endpoint, e.g. `/v1/chat/completions`."""
     id_prefix: str
     """How the vendor's completion ids begin, e.g. `chatcmpl-`."""
+    tool_id_prefix: str
+    """How the vendor's tool call ids begin, e.g. `call_`."""
 
     def credential(self, headers: Mapping[str, str]) -> str | None:
         """The API key the request carries, or None when it carries none."""
@@ -136,15 +146,52 @@ def split_chunks(text: str) -> tuple[str, ...]:
     return tuple("".join(words[i:i + WORDS_PER_CHUNK]) for i in range(0, len(words), WORDS_PER_CHUNK))
 
 
-def complete(request: ChatRequest, text: str, *, id: str, created: int) -> Completion:
-    """The completion for `text`, cut to `request.max_tokens` (about four characters a token) when it is longer."""
-    finish: FinishReason = "stop"
-    completion_tokens = estimate_tokens(len(text))
+def complete(request: ChatRequest, text: str, *, id: str, created: int,
+             tool_calls: tuple[ToolCall, ...] = ()) -> Completion:
+    """The completion for `text` (and `tool_calls`), its text cut to `request.max_tokens` (about four characters a
+    token) when it is longer."""
+    finish: FinishReason = "tool_calls" if tool_calls else "stop"
+    completion_tokens = estimate_tokens(len(text) + sum(len(call.name) + len(dumps(call.arguments))
+                                                        for call in tool_calls))
     if request.max_tokens is not None and completion_tokens > request.max_tokens:
         text, completion_tokens, finish = text[:request.max_tokens * CHARS_PER_TOKEN], request.max_tokens, "length"
-    prompt_tokens = estimate_tokens(sum(len(turn.content) for turn in request.turns))
-    return Completion(id=id, model=request.model, created=created, text=text, prompt_tokens=prompt_tokens,
-                      completion_tokens=completion_tokens, finish=finish, chunks=split_chunks(text))
+        tool_calls = ()
+    prompt_chars = request.tools_chars + sum(
+        len(turn.content) + sum(len(call.name) + len(dumps(call.arguments)) for call in turn.tool_calls)
+        for turn in request.turns)
+    return Completion(id=id, model=request.model, created=created, text=text,
+                      prompt_tokens=estimate_tokens(prompt_chars), completion_tokens=completion_tokens, finish=finish,
+                      chunks=split_chunks(text), tool_calls=tool_calls)
+
+
+def split_arguments(call: ToolCall) -> tuple[str, ...]:
+    """A call's arguments as JSON text in the few pieces a stream sends; they join to the whole JSON object."""
+    text = dumps(call.arguments)
+    size = max(1, -(-len(text) // 3))
+    return tuple(text[i:i + size] for i in range(0, len(text), size))
+
+
+def check_tool_results(turns: tuple[ChatTurn, ...]) -> None:
+    """Refuse, as both vendors do, a conversation whose tool results do not pair with its tool calls: the calls
+    of an assistant turn must each be answered by the tool turns right after it, and a result must answer one.
+
+    Raises:
+        VendorError: `invalid_request`, naming the call or result that does not pair.
+    """
+    waiting: list[str] = []
+    for turn in turns:
+        if turn.role == "tool":
+            if turn.tool_call_id not in waiting:
+                raise VendorError("invalid_request", f"the tool result for {turn.tool_call_id!r} answers no tool call "
+                                                     "of the assistant turn before it")
+            waiting.remove(turn.tool_call_id)
+            continue
+        if waiting:
+            raise VendorError("invalid_request", f"the tool calls {', '.join(waiting)} have no results: answer "
+                                                 "each call right after the assistant turn that made it")
+        waiting = [call.id for call in turn.tool_calls]
+    if waiting:
+        raise VendorError("invalid_request", f"the tool calls {', '.join(waiting)} have no results")
 
 
 def join_text(content: str | list[Any] | None) -> str:

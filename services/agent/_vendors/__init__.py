@@ -3,7 +3,18 @@
 from __future__ import annotations
 
 from ._anthropic import AnthropicMessages
-from ._base import ChatMessage, Completion, RetryPolicy, Vendor, VendorError, VendorKind, VendorSpec
+from ._base import (
+    ChatMessage,
+    Completion,
+    RetryPolicy,
+    ToolCall,
+    ToolChoice,
+    ToolDefinition,
+    Vendor,
+    VendorError,
+    VendorKind,
+    VendorSpec,
+)
 from ._http import EndpointClient
 from ._openai import OpenAIChat
 
@@ -15,5 +26,5 @@ def open_vendor(spec: VendorSpec) -> tuple[Vendor, EndpointClient]:
     return vendor, endpoint
 
 
-__all__ = ["AnthropicMessages", "ChatMessage", "Completion", "EndpointClient", "OpenAIChat", "RetryPolicy", "Vendor",
-           "VendorError", "VendorKind", "VendorSpec", "open_vendor"]
+__all__ = ["AnthropicMessages", "ChatMessage", "Completion", "EndpointClient", "OpenAIChat", "RetryPolicy", "ToolCall",
+           "ToolChoice", "ToolDefinition", "Vendor", "VendorError", "VendorKind", "VendorSpec", "open_vendor"]

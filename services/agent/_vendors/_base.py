@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
@@ -78,16 +80,50 @@ class VendorSpec(BaseModel):
         return SecretStr(value)
 
 
+ToolChoice = Literal["auto", "none"]
+"""`auto`: the model may call the offered tools; `none`: it must answer in text (the tools stay defined)."""
+
+
+@dataclass(frozen=True)
+class ToolDefinition:
+    """A function the model may call: its name, what it does, and a JSON schema of its arguments."""
+
+    name: str
+    description: str
+    parameters: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class ToolCall:
+    """One function call the model made. `id` pairs it with its result."""
+
+    id: str
+    name: str
+    arguments: dict[str, Any]
+    malformed: str | None = None
+    """Why the arguments the model wrote could not be read as a JSON object (`arguments` is then empty)."""
+
+
 @dataclass(frozen=True)
 class ChatMessage:
-    role: Literal["system", "user", "assistant"]
+    """One turn. An assistant turn may carry tool calls; a `tool` turn answers one of them."""
+
+    role: Literal["system", "user", "assistant", "tool"]
     content: str
+    tool_calls: tuple[ToolCall, ...] = ()
+    """Assistant turns only: the calls the model made in this turn (the content may then be empty)."""
+    tool_call_id: str | None = None
+    """Tool turns only: the id of the call this result answers."""
+    is_error: bool = False
+    """Tool turns only: the call failed and the content says why."""
 
 
 @dataclass(frozen=True)
 class Completion:
     text: str
     usage: Usage
+    tool_calls: tuple[ToolCall, ...] = ()
+    """The functions the model called; empty when it answered in text only."""
 
 
 class Vendor(Protocol):
@@ -95,6 +131,20 @@ class Vendor(Protocol):
 
     spec: VendorSpec
 
-    async def complete(self, messages: list[ChatMessage]) -> Completion:
-        """The model's next message. Raises VendorError when it cannot be had."""
+    async def complete(self, messages: list[ChatMessage], tools: Sequence[ToolDefinition] | None = None, *,
+                       tool_choice: ToolChoice = "auto") -> Completion:
+        """The model's next message, offering it `tools` when given. Raises VendorError when it cannot be had."""
         ...
+
+
+def read_arguments(raw: str | None) -> tuple[dict[str, Any], str | None]:
+    """A tool call's arguments from the JSON text a model wrote, or `({}, why)` when they are not a JSON object."""
+    if not raw or not raw.strip():
+        return {}, None
+    try:
+        value = json.loads(raw)
+    except ValueError as exc:
+        return {}, f"the arguments are not valid JSON ({exc})"
+    if not isinstance(value, dict):
+        return {}, f"the arguments must be a JSON object, not {type(value).__name__}"
+    return value, None
