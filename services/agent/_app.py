@@ -130,7 +130,7 @@ class _BearerBackend(AuthenticationBackend):
         self._expected = f"Bearer {token.get_secret_value()}".encode()
 
     async def authenticate(self, conn: HTTPConnection) -> tuple[AuthCredentials, SimpleUser] | None:
-        if conn.url.path.startswith("/.well-known/") or conn.url.path == "/healthz":
+        if conn.url.path.startswith("/.well-known/") or conn.url.path in ("/healthz", "/readyz"):
             return None
         if hmac.compare_digest(conn.headers.get("authorization", "").encode(), self._expected):
             return AuthCredentials(["authenticated"]), SimpleUser("coordinator")
