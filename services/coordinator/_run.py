@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import platform
 import secrets
@@ -180,7 +181,7 @@ def execute_run(run: RunFile, path: Path, *, on_plan: Callable[[RunProgress], No
     run_dir.mkdir(parents=True, exist_ok=True)
     progress = progress or RunProgress()
     with Store.open(store_url) as store, ServiceGroup(log_dir=run_dir / "logs") as services:
-        store.start_run(run.name, run.snapshot(), provenance())
+        store.start_run(run.name, run.snapshot(), {**provenance(), "run_file": json.loads(run.model_dump_json())})
         if run.referee is not None:
             referee_url = str(run.referee.url)
             token = SecretStr(os.environ.get(run.referee.token_env, ""))

@@ -193,8 +193,12 @@ class RunFile(_Strict):
         return [MazeParams.model_validate_json(line) for line in path.read_text().splitlines() if line.strip()]
 
     def snapshot(self) -> dict[str, Any]:
-        """The resolved run file as stored with the run: it names key variables, never holds a key."""
-        return json.loads(self.model_dump_json())
+        """What the run's episodes mean, as stored with the run: it names key variables, never holds a key.
+
+        Budget, concurrency and retries are left out: raising a cap or a limit and running again continues the
+        same run, while changing anything else is a different run and the store refuses it.
+        """
+        return json.loads(self.model_dump_json(exclude={"budget", "concurrency", "retries"}))
 
 
 def _line_of(text: str, location: tuple[int | str, ...]) -> int | None:
