@@ -1,14 +1,13 @@
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-import uvicorn
 
-from services.coordinator import SeatSpec, ServiceGroup, free_port
+from services.coordinator import SeatSpec, ServiceGroup
+from tests._serving import serving
 
 from ._rude_agent import app
 
@@ -16,20 +15,8 @@ from ._rude_agent import app
 @pytest.fixture(scope="session")
 def rude_agent() -> Iterator[str]:
     """Base URL of the misbehaving agent server, served by uvicorn in a thread on a loopback port."""
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    started = threading.Event()
-    for _ in range(500):
-        if server.started:
-            started.set()
-            break
-        started.wait(0.01)
-    assert started.is_set(), "rude agent did not start"
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=5)
+    with serving(app) as url:
+        yield url
 
 
 FAKE_KEY = "sk-collabgap-test-5f1d0c3a9e"

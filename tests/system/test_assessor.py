@@ -5,20 +5,27 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import threading
 import uuid
 from collections.abc import AsyncIterator, Iterator
 
 import httpx
 import pytest
-import uvicorn
 from a2a.client import A2ACardResolver, Client, ClientConfig, ClientFactory
 from a2a.helpers import get_data_parts, get_message_text, get_text_parts
-from a2a.types import CancelTaskRequest, Message, Part, Role, SendMessageRequest, StreamResponse, TaskState
+from a2a.types import (
+    CancelTaskRequest,
+    Message,
+    Part,
+    Role,
+    SendMessageRequest,
+    StreamResponse,
+    TaskState,
+)
+from starlette.applications import Starlette
 
-from services.coordinator import free_port
 from services.coordinator import AssessorSettings, create_assessor_app
 from services.coordinator._assessor import ASSESS_SKILL_ID
+from tests._serving import serving
 from tests.conftest import Stack
 
 ASSESSMENT_TIMEOUT_S = 120.0
@@ -28,23 +35,12 @@ ASSESSMENT_TIMEOUT_S = 120.0
 @pytest.fixture(scope="module")
 def assessor(stack: Stack) -> Iterator[str]:
     """Base URL of an assessor on the session referee, served by uvicorn in a thread on a loopback port."""
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    settings = AssessorSettings(referee_url=stack.referee_url, referee_token=stack.token, public_url=url)
-    server = uvicorn.Server(uvicorn.Config(create_assessor_app(settings), host="127.0.0.1", port=port,
-                                           log_level="error"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    started = threading.Event()
-    for _ in range(500):
-        if server.started:
-            started.set()
-            break
-        started.wait(0.01)
-    assert started.is_set(), "assessor did not start"
-    yield url
-    server.should_exit = True
-    thread.join(timeout=5)
+    def assessor(url: str) -> Starlette:
+        return create_assessor_app(AssessorSettings(referee_url=stack.referee_url, referee_token=stack.token,
+                                                    public_url=url))
+
+    with serving(build=assessor) as url:
+        yield url
 
 
 @contextlib.asynccontextmanager

@@ -3,20 +3,18 @@
 from __future__ import annotations
 
 import asyncio
-import threading
 from collections.abc import Iterator
 
 import pytest
-import uvicorn
 
 from services.coordinator import (
     CheckReport,
     check_agent,
     check_report_json,
-    free_port,
     render_check_report,
 )
 from services.coordinator._check import CARD_CHECKS, CONVERSATION_CHECKS
+from tests._serving import serving
 from tests.conftest import Stack
 
 from ._broken_agent import TOKEN, app
@@ -25,20 +23,8 @@ from ._broken_agent import TOKEN, app
 @pytest.fixture(scope="module")
 def judged() -> Iterator[str]:
     """Base URL of the plain-Starlette agents in `_broken_agent.py`, served by uvicorn in a thread."""
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    started = threading.Event()
-    for _ in range(500):
-        if server.started:
-            started.set()
-            break
-        started.wait(0.01)
-    assert started.is_set(), "the judged agents did not start"
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=5)
+    with serving(app) as url:
+        yield url
 
 
 def failures(report: CheckReport) -> set[str]:

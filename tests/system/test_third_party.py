@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import uvicorn
 
-from services.coordinator import Store, free_port
+from services.coordinator import Store
+from tests._serving import serving
 
 from ._text_agent import app
 
@@ -42,20 +41,8 @@ agents = ["text"]
 
 @pytest.fixture(scope="module")
 def text_agent() -> Iterator[str]:
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    started = threading.Event()
-    for _ in range(500):
-        if server.started:
-            started.set()
-            break
-        started.wait(0.01)
-    assert started.is_set()
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=5)
+    with serving(app) as url:
+        yield url
 
 
 def test_text_only_agent_plays_both_seats_through_collabgap_run(text_agent: str, tmp_path: Path) -> None:

@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import contextlib
-import threading
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 
-from services.coordinator import free_port
 from services.fake_llm import FakeVendorSettings, create_fake_vendor_app
+from tests._serving import serving
 
 Connect = Callable[..., httpx.AsyncClient]
 
@@ -34,22 +32,8 @@ async def vendor() -> AsyncIterator[Connect]:
 @pytest.fixture(scope="session")
 def live_server() -> Iterator[str]:
     """Base URL of one fake vendor served by uvicorn in a thread on a loopback port."""
-    port = free_port()
-    app = create_fake_vendor_app(FakeVendorSettings(hang_limit=30))
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    started = threading.Event()
-    for _ in range(500):
-        if server.started:
-            started.set()
-            break
-        started.wait(0.01)
-    assert started.is_set(), "fake vendor did not start"
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=5)
-    assert not thread.is_alive(), "fake vendor did not shut down"
+    with serving(create_fake_vendor_app(FakeVendorSettings(hang_limit=30))) as url:
+        yield url
 
 
 @pytest.fixture
