@@ -1,0 +1,358 @@
+"""The Ray actors of a run: `EndpointLimiter` leases game and agent slots across workers; `EpisodePlayer`
+plays episodes on a worker and saves them into the shared store (see `_ray` for the whole picture)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import math
+import time
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+from pydantic import SecretStr
+
+try:
+    import ray
+except ImportError:  # Ray is optional (`collabgap[ray]`): play_plan_on_ray says how to install it
+    ray = None  # type: ignore[assignment]
+
+from ._episode import episode_agents, play_episode
+from ._errors import CoordinatorError, InfrastructureError, StoreError
+from ._prices import PriceTable
+from ._prompts import Prompts
+from ._records import EpisodeRecord, EpisodeSpec
+from ._referee_client import RefereeClient
+from ._seat_client import AgentConnection
+from ._store import Store
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+RESUBMISSIONS = 3
+"""How often one episode goes to another player after its player was lost or could not save it."""
+SAVE_ATTEMPTS = 3
+"""Tries a player makes to save one record (1 s, then 2 s apart) before it gives the episode back."""
+START_TIMEOUT_S = 300.0
+"""How long the driver waits, with episodes to play, for a player to start (image pulls, autoscaling)."""
+NAMESPACE = "collabgap"
+"""The Ray namespace of a run's actors, when `collabgap run` connects to the cluster itself."""
+_GAMES = "*games*"
+_POLL_S = 0.5
+_CLOSE_TIMEOUT_S = 10.0
+_CONNECT_TIMEOUT_S = 10.0
+_TOP_UP_EVERY_S = 5.0
+_WARM_UP_S = 30.0
+_SPAWNS_PER_PLAYER = 4
+
+
+class LeaseLostError(CoordinatorError):
+    """The limiter dropped a lease: its holder was declared lost, or did not renew it within the game timeout."""
+
+
+@dataclass
+class _Lease:
+    holder: str
+    held: list[str] = field(default_factory=list)
+    expires: float = math.inf
+    closed: bool = False
+
+
+class EndpointLimiter:
+    """Game slots and per-agent slots for every player of a run; runs as one named Ray actor on the head node.
+
+    A lease takes one game slot, then one slot of each of the episode's agent URLs in sorted order, the order
+    `_play_plan` takes its semaphores in, so two episodes never wait on each other's agents. Its holder renews it
+    while the episode runs; a lease not renewed for `ttl_s` (the game timeout) expires, so a player that died
+    cannot keep its slots. The class is plain asyncio: the Ray actor is `ray.remote(EndpointLimiter)`.
+    """
+
+    def __init__(self) -> None:
+        self._limits: dict[str, int] = {}
+        self._default = 1
+        self._used: dict[str, int] = {}
+        self._leases: dict[str, _Lease] = {}
+        self._ttl_s = 1800.0
+        self._changed = asyncio.Event()
+
+    async def configure(self, games: int, per_agent: int, agents: dict[str, int], ttl_s: float) -> None:
+        """Set the game limit, the limit of agents not named in `agents`, and the lease lifetime."""
+        self._limits.update({_GAMES: games, **agents})
+        self._default, self._ttl_s = per_agent, ttl_s
+        self._notify()
+
+    async def acquire(self, holder: str, urls: list[str]) -> str:
+        """Wait for a game slot and a slot of each agent URL; returns the lease id.
+
+        Raises:
+            LeaseLostError: the holder was released (declared lost) while it waited.
+        """
+        lease_id = uuid.uuid4().hex
+        lease = self._leases[lease_id] = _Lease(holder)
+        try:
+            for key in [_GAMES, *sorted(set(urls))]:
+                while not (lease.closed or self._used.get(key, 0) < self._limits.get(key, self._default)):
+                    await self._wait_for_change()
+                if lease.closed:
+                    raise LeaseLostError(f"the lease of {holder} was released while it waited for {key}")
+                self._used[key] = self._used.get(key, 0) + 1
+                lease.held.append(key)
+        except BaseException:
+            self.release(lease_id)
+            raise
+        lease.expires = time.monotonic() + self._ttl_s
+        return lease_id
+
+    def renew(self, lease_id: str) -> bool:
+        """Push the lease's expiry one game timeout ahead; False if the limiter no longer knows it."""
+        lease = self._leases.get(lease_id)
+        if lease is None:
+            return False
+        lease.expires = time.monotonic() + self._ttl_s
+        return True
+
+    def release(self, lease_id: str) -> None:
+        """Give the lease's slots back (releasing twice is harmless)."""
+        lease = self._leases.pop(lease_id, None)
+        if lease is None:
+            return
+        lease.closed = True
+        for key in lease.held:
+            self._used[key] -= 1
+        self._notify()
+
+    def release_holder(self, holder: str) -> int:
+        """Release every lease of a lost player, including those still waiting; returns how many."""
+        lost = [lease_id for lease_id, lease in self._leases.items() if lease.holder == holder]
+        for lease_id in lost:
+            self.release(lease_id)
+        return len(lost)
+
+    def usage(self) -> dict[str, int]:
+        """Slots in use: `*games*` and each agent URL."""
+        return {key: count for key, count in self._used.items() if count}
+
+    def _notify(self) -> None:
+        self._changed.set()
+        self._changed = asyncio.Event()
+
+    async def _wait_for_change(self) -> None:
+        """Wait until a lease is released or configured, or the next lease expires (only waiters need expiry)."""
+        self._expire()
+        deadline = min((lease.expires for lease in self._leases.values()), default=math.inf)
+        changed = self._changed
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(changed.wait(), None if deadline == math.inf else deadline - time.monotonic())
+        self._expire()
+
+    def _expire(self) -> None:
+        now = time.monotonic()
+        for lease_id in [i for i, lease in self._leases.items() if lease.expires <= now]:
+            logger.warning("a lease of %s expired unrenewed; its slots are free again", self._leases[lease_id].holder)
+            self.release(lease_id)
+
+
+@dataclass(frozen=True)
+class PlayerSettings:
+    """What every player of a run needs; secrets stay `SecretStr` on their way through the cluster."""
+
+    run_id: str
+    store_url: str
+    referee_url: str
+    referee_token: SecretStr
+    agent_tokens: dict[str, SecretStr]
+    """Agent URL → bearer token, for agents whose run-file entry names a `token_env`."""
+    turn_timeout_s: float
+    lease_ttl_s: float
+    retries: int
+    prompts: Prompts
+    prices: PriceTable
+
+
+@dataclass(frozen=True)
+class PlayedEpisode:
+    """What a player sends back for one episode, whose record is already in the store."""
+
+    record: EpisodeRecord
+    retries: int
+    """Attempts beyond the first, after infrastructure errors."""
+    player: str
+    node_id: str
+    """The Ray node whose player saved (or found) the record."""
+    found_stored: bool = False
+    """True when a player lost earlier had saved the episode before it died; nothing was played again."""
+
+
+class _Held(Generic[T]):
+    """An async context entered and left by one long-lived task, so many episodes (each its own task) can share
+    it: the referee's MCP session and the A2A clients run task groups that must close where they opened."""
+
+    def __init__(self, opener: AbstractAsyncContextManager[T]) -> None:
+        self._opener = opener
+        self._ready: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        self._stop = asyncio.Event()
+        self._task = asyncio.create_task(self._hold())
+
+    async def _hold(self) -> None:
+        try:
+            async with self._opener as value:
+                self._ready.set_result(value)
+                await self._stop.wait()
+        except Exception as exc:  # noqa: BLE001 - handed to whoever awaits `get`, or logged once it was in use
+            if self._ready.done():
+                logger.warning("a held connection ended with an error: %s", exc)
+            else:
+                self._ready.set_exception(exc)
+
+    @property
+    def ended(self) -> bool:
+        """The context closed (its connection failed, or `close` was called): open a new one for later episodes."""
+        return self._task.done()
+
+    async def get(self) -> T:
+        return await asyncio.shield(self._ready)
+
+    async def close(self) -> None:
+        self._stop.set()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.shield(self._task), _CLOSE_TIMEOUT_S)
+
+
+class EpisodePlayer:
+    """Plays episodes on one Ray worker process, several at once on its event loop (a Ray async actor).
+
+    It opens its own referee and agent connections on first use and keeps them for every later episode, and
+    writes each record to the store itself. The class is plain asyncio: the actor is `ray.remote(EpisodePlayer)`.
+    """
+
+    def __init__(self, name: str, settings: PlayerSettings, limiter: Any) -> None:
+        self._name = name
+        self._settings = settings
+        self._limiter = limiter
+        self._store: Store | None = None
+        self._referee: _Held[RefereeClient] | None = None
+        self._agents: dict[str, _Held[AgentConnection]] = {}
+
+    async def start(self) -> str:
+        """Open the store; returns the Ray node this player runs on.
+
+        Raises:
+            StoreError: the store cannot be reached from this node.
+        """
+        self._store = await asyncio.to_thread(Store.open, self._settings.store_url)
+        return str(ray.get_runtime_context().get_node_id())
+
+    async def play(self, spec: EpisodeSpec, resubmitted: bool) -> PlayedEpisode:
+        """Play one episode (retrying infrastructure errors as the run file says) and save its record.
+
+        Raises:
+            StoreError: the record could not be saved; the driver gives the episode to another player.
+            InfrastructureError: the referee cannot be reached from this node.
+        """
+        node_id = str(ray.get_runtime_context().get_node_id())
+        if resubmitted and (earlier := await asyncio.to_thread(self._stored_record, spec.episode_id)) is not None:
+            return PlayedEpisode(earlier, 0, self._name, node_id, found_stored=True)
+        urls = sorted({agent.url for agent in episode_agents(spec)})
+        retries = 0
+        async with self._lease(urls):
+            referee = await self._connect_referee()
+            for attempt in range(1, self._settings.retries + 2):
+                agents = await self._connect_agents(urls)
+                record = await play_episode(spec, referee, agents, prompts=self._settings.prompts,
+                                            prices=self._settings.prices)
+                record = record.model_copy(update={"attempt": attempt})
+                if record.status != "error" or record.error is None or record.error.kind == "internal":
+                    break
+                if attempt <= self._settings.retries:
+                    retries += 1
+        await self._save(record)
+        return PlayedEpisode(record, retries, self._name, node_id)
+
+    async def close(self) -> None:
+        """Close the connections and the store (the driver calls this before it lets the actor go)."""
+        for held in [*self._agents.values(), *([self._referee] if self._referee else [])]:
+            await held.close()
+        self._agents, self._referee = {}, None
+        if self._store is not None:
+            self._store.close()
+
+    @contextlib.asynccontextmanager
+    async def _lease(self, urls: list[str]) -> AsyncIterator[None]:
+        lease_id: str = await self._limiter.acquire.remote(self._name, urls)
+        renewal = asyncio.create_task(self._renew(lease_id))
+        try:
+            yield
+        finally:
+            renewal.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await renewal
+            await self._limiter.release.remote(lease_id)
+
+    async def _renew(self, lease_id: str) -> None:
+        while True:
+            await asyncio.sleep(self._settings.lease_ttl_s / 3)
+            if not await self._limiter.renew.remote(lease_id):
+                logger.warning("the limiter lost lease %s (it restarted?); limits hold again from the next episode",
+                               lease_id)
+                return
+
+    async def _connect_referee(self) -> RefereeClient:
+        if self._referee is None or self._referee.ended:
+            opener = RefereeClient.connect(self._settings.referee_url,
+                                           self._settings.referee_token.get_secret_value())
+            self._referee = _Held(opener)
+        held = self._referee
+        try:
+            return await held.get()
+        except InfrastructureError:
+            if self._referee is held:
+                self._referee = None  # the next episode tries again
+            raise
+
+    async def _connect_agents(self, urls: list[str]) -> dict[str, AgentConnection]:
+        """Cached connections to `urls`; an agent that cannot be reached is left out, so its episode ends as an
+        `agent_unreachable` error (and the next attempt tries to connect again)."""
+        connections: dict[str, AgentConnection] = {}
+        for url in urls:
+            held = self._agents.get(url)
+            if held is None or held.ended:
+                token = self._settings.agent_tokens.get(url)
+                held = self._agents[url] = _Held(AgentConnection.open(
+                    url, token=token.get_secret_value() if token else None, timeout=self._settings.turn_timeout_s))
+            try:
+                connections[url] = await held.get()
+            except InfrastructureError as exc:
+                logger.warning("player %s cannot connect to %s: %s", self._name, url, exc)
+                if self._agents.get(url) is held:
+                    del self._agents[url]
+        return connections
+
+    async def _save(self, record: EpisodeRecord) -> None:
+        store = self._store
+        assert store is not None, "start() opens the store before any episode"
+        for attempt in range(1, SAVE_ATTEMPTS + 1):
+            try:
+                # False means the episode is stored already: by a save of ours that committed before its
+                # connection broke, or by a lost player. Either way it is in the store exactly once.
+                await asyncio.to_thread(store.save_episode, self._settings.run_id, record)
+                return
+            except StoreError as exc:
+                if attempt == SAVE_ATTEMPTS:
+                    raise
+                logger.warning("player %s could not save episode %s (try %d): %s", self._name,
+                               record.spec.episode_id, attempt, exc)
+                await asyncio.sleep(2 ** (attempt - 1))
+
+    def _stored_record(self, episode_id: str) -> EpisodeRecord | None:
+        store = self._store
+        assert store is not None, "start() opens the store before any episode"
+        if episode_id not in store.stored_episode_ids(self._settings.run_id):
+            return None
+        return next((r for r in store.episodes(self._settings.run_id) if r.spec.episode_id == episode_id), None)
+
+
