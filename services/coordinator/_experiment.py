@@ -7,6 +7,7 @@ import contextlib
 import logging
 from collections.abc import Callable
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
@@ -34,7 +35,7 @@ class ExperimentConfig(BaseModel):
     players: list[SeatSpec] = Field(min_length=1)
     conditions: list[Condition] = Field(default_factory=lambda: ["solo-full", "solo-split", "pair"], min_length=1)
     mazes: list[MazeParams] = Field(min_length=1)
-    feedback: str = "none"
+    feedback: Literal["none", "position"] = "none"
     message_limit: int = Field(50, ge=1, le=1000)
     concurrency: int = Field(8, ge=1, le=1024)
     turn_timeout_s: float = Field(60.0, gt=0)
