@@ -13,8 +13,8 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from protocol import Condition, MazeParams, Mode
 
-from ._errors import InfrastructureError
 from ._episode import play_episode
+from ._errors import InfrastructureError
 from ._prices import PriceTable
 from ._prompts import Prompts
 from ._records import EpisodeRecord, EpisodeSpec, SeatSpec
