@@ -61,12 +61,14 @@ from ._render import LEGEND, find_maps, render_map
 from ._scoring import Walk, walk, weighted_score
 from ._views import View, check_views, merge_views, split_views
 
-__all__ = sorted([
-    "COMPLETION_PHRASE", "CONVENTIONS", "Convention", "GradedRoute", "grade_route", "DATA_KEY", "GOAL", "HIDDEN", "LEGEND", "OPEN", "REFEREE_EXTENSION", "RULES_VERSION", "SEAT_SKILL", "START", "WALL",
-    "Cell", "CollabgapError", "Condition", "CreatedGame", "Direction", "DirectionError", "EndReason", "Feedback",
-    "GameMode", "GameRecord", "GradeRequest", "Mode", "Usage", "Knowledge", "Speaker", "Style", "cartographer_says", "follower_says", "grade_transcript", "share_map", "GameStatus", "HistoryEntry", "Maze", "MazeError", "MazeParams", "MoveRecord",
-    "Seat", "SeatEnd", "SeatEnvelope", "SeatMessage", "SeatStart", "SeatStatus", "SeatTurn", "SeatView", "View",
-    "VoteOutcome", "VoteRecord", "VoteResult", "Walk", "check_views", "direction_between", "distances_from",
-    "find_maps", "find_votes", "generate_maze", "merge_views", "render_map", "says_done", "shortest_route",
-    "split_views", "step", "walk", "weighted_score",
-])
+__all__ = [
+    "COMPLETION_PHRASE", "CONVENTIONS", "Cell", "CollabgapError", "Condition", "Convention", "CreatedGame",
+    "DATA_KEY", "Direction", "DirectionError", "EndReason", "Feedback", "GOAL", "GameMode", "GameRecord",
+    "GameStatus", "GradeRequest", "GradedRoute", "HIDDEN", "HistoryEntry", "Knowledge", "LEGEND", "Maze",
+    "MazeError", "MazeParams", "Mode", "MoveRecord", "OPEN", "REFEREE_EXTENSION", "RULES_VERSION", "SEAT_SKILL",
+    "START", "Seat", "SeatEnd", "SeatEnvelope", "SeatMessage", "SeatStart", "SeatStatus", "SeatTurn", "SeatView",
+    "Speaker", "Style", "Usage", "View", "VoteOutcome", "VoteRecord", "VoteResult", "WALL", "Walk",
+    "cartographer_says", "check_views", "direction_between", "distances_from", "find_maps", "find_votes",
+    "follower_says", "generate_maze", "grade_route", "grade_transcript", "merge_views", "render_map", "says_done",
+    "share_map", "shortest_route", "split_views", "step", "walk", "weighted_score",
+]

@@ -6,7 +6,7 @@ from ._app import RefereeSettings, build_referee, create_referee_app
 from ._errors import AuthorizationError, GameOverError, RefereeError, UnknownGameError
 from ._games import Game, GameRegistry
 
-__all__ = sorted([
+__all__ = [
     "AuthorizationError", "Game", "GameOverError", "GameRegistry", "RefereeError", "RefereeSettings",
     "UnknownGameError", "build_referee", "create_referee_app",
-])
+]

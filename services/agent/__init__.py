@@ -8,8 +8,8 @@ from ._executor import SeatExecutor
 from ._players import PLAYERS, LLMPlayer, Player, PlayerFactory, PlayerReply, ScriptedPlayer, player
 from ._vendors import RetryPolicy, VendorError, VendorSpec
 
-__all__ = sorted([
-    "PLAYERS", "SKILL_ID", "AgentServiceError", "AgentSettings", "LLMPlayer", "Player", "PlayerFactory",
-    "PlayerReply", "PlayerSpecError", "RefereeUnavailableError", "RetryPolicy", "ScriptedPlayer", "SeatExecutor",
+__all__ = [
+    "AgentServiceError", "AgentSettings", "LLMPlayer", "PLAYERS", "Player", "PlayerFactory", "PlayerReply",
+    "PlayerSpecError", "RefereeUnavailableError", "RetryPolicy", "SKILL_ID", "ScriptedPlayer", "SeatExecutor",
     "VendorError", "VendorSpec", "build_card", "create_agent_app", "player", "resolve_player",
-])
+]

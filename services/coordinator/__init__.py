@@ -46,13 +46,16 @@ from ._store_schema import SCHEMA_VERSION
 from ._seat_client import MAX_REPLY_BYTES, MAX_REPLY_CHARS, AgentConnection, SeatReply
 from ._stats import CellSummary, mean_ci, summarize
 
-__all__ = sorted([
-    "DEMO_PLAYERS", "MAX_REPLY_BYTES", "MAX_REPLY_CHARS", "AgentConnection", "AgentError", "AgentTimeoutError",
-    "GraderError", "GradingRecord", "PriceTable", "Prompts", "RelaySpec", "Analysis", "AssessmentConfig", "AssessmentResult", "AssessorSettings", "create_assessor_app", "Check", "CheckReport", "check_agent", "check_report_json", "render_check_report", "ReportFiles", "RunFile", "RunOutcome", "analyze", "build_report", "terminal_tables", "RunProgress", "RunSummary", "SCHEMA_VERSION", "Store", "StoreError",
-    "StoreVersionError", "execute_run", "load_records", "load_run_file", "plan_run", "run_paths",
-    "AgentUnreachableError", "AuthFailureError", "VersionError", "CellSummary", "ConfigError", "CoordinatorError", "DemoResult", "DemoSettings",
-    "EpisodeError", "EpisodeRecord", "EpisodeSpec", "ExperimentConfig", "ExperimentResult", "ExplicitMaze",
-    "InfrastructureError", "MessageRecord", "ProtocolViolationError", "RefereeClient", "RefereeToolError",
-    "RefereeUnavailableError", "Score", "SeatReply", "SeatSpec", "ServiceGroup", "free_port", "mean_ci",
-    "plan_episodes", "play_episode", "run_demo", "run_episodes", "run_experiment", "summarize",
-])
+__all__ = [
+    "AgentConnection", "AgentError", "AgentTimeoutError", "AgentUnreachableError", "Analysis", "AssessmentConfig",
+    "AssessmentResult", "AssessorSettings", "AuthFailureError", "CellSummary", "Check", "CheckReport",
+    "ConfigError", "CoordinatorError", "DEMO_PLAYERS", "DemoResult", "DemoSettings", "EpisodeError",
+    "EpisodeRecord", "EpisodeSpec", "ExperimentConfig", "ExperimentResult", "ExplicitMaze", "GraderError",
+    "GradingRecord", "InfrastructureError", "MAX_REPLY_BYTES", "MAX_REPLY_CHARS", "MessageRecord", "PriceTable",
+    "Prompts", "ProtocolViolationError", "RefereeClient", "RefereeToolError", "RefereeUnavailableError",
+    "RelaySpec", "ReportFiles", "RunFile", "RunOutcome", "RunProgress", "RunSummary", "SCHEMA_VERSION", "Score",
+    "SeatReply", "SeatSpec", "ServiceGroup", "Store", "StoreError", "StoreVersionError", "VersionError", "analyze",
+    "build_report", "check_agent", "check_report_json", "create_assessor_app", "execute_run", "free_port",
+    "load_records", "load_run_file", "mean_ci", "plan_episodes", "plan_run", "play_episode", "render_check_report",
+    "run_demo", "run_episodes", "run_experiment", "run_paths", "summarize", "terminal_tables",
+]

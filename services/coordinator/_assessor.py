@@ -28,7 +28,7 @@ from a2a.server.events import EventQueue
 from a2a.server.request_handlers import DefaultRequestHandler
 from a2a.server.routes import create_agent_card_routes, create_jsonrpc_routes, create_rest_routes
 from a2a.server.tasks import InMemoryTaskStore, TaskUpdater
-from a2a.types import AgentCapabilities, AgentCard, AgentInterface, AgentSkill, Message, Part, TaskState
+from a2a.types import AgentCapabilities, AgentCard, AgentInterface, AgentSkill, Message, TaskState
 from a2a.utils.errors import InvalidParamsError
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr
 from starlette.applications import Starlette

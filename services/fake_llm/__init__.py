@@ -14,13 +14,7 @@ from __future__ import annotations
 from ._app import FakeVendorSettings, create_fake_vendor_app
 from ._models import MODELS, ChatTurn, ModelReply, ToolCall, UnknownModelError, respond
 
-__all__ = sorted([
-    "ChatTurn",
-    "FakeVendorSettings",
-    "MODELS",
-    "ModelReply",
-    "ToolCall",
-    "UnknownModelError",
-    "create_fake_vendor_app",
-    "respond",
-])
+__all__ = [
+    "ChatTurn", "FakeVendorSettings", "MODELS", "ModelReply", "ToolCall", "UnknownModelError",
+    "create_fake_vendor_app", "respond",
+]
