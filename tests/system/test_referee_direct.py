@@ -15,7 +15,7 @@ from services.coordinator import SeatSpec, ServiceGroup
 from tests.conftest import Stack
 
 from .conftest import FAKE_KEY, LLMStack, llm_options
-from .test_llm_games import MAZE_6, episode, play
+from .test_llm_games import episode, play
 
 
 @dataclass(frozen=True)
