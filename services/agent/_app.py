@@ -7,6 +7,7 @@ import hmac
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+from a2a.server.agent_execution import AgentExecutor
 from a2a.server.request_handlers import DefaultRequestHandler
 from a2a.server.routes import create_agent_card_routes, create_jsonrpc_routes, create_rest_routes
 from a2a.server.tasks import InMemoryTaskStore
@@ -35,6 +36,7 @@ from protocol import REFEREE_EXTENSION, SEAT_SKILL
 from ._errors import PlayerSpecError
 from ._executor import SeatExecutor
 from ._players import PLAYERS, LLMPlayer, PlayerFactory, load_system_prompt
+from ._tck import FIXTURE_PLAYER, TckFixtureExecutor
 from ._vendors import EndpointClient, VendorSpec, open_vendor
 
 JSONRPC_PATH = "/a2a/jsonrpc/"
@@ -48,7 +50,8 @@ class AgentSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     player: str = Field(pattern=r"^[a-z0-9-]+:[A-Za-z0-9._:/@-]+$")
-    """The player spec: `scripted:<name>`, `openai:<model>` or `anthropic:<model>`."""
+    """The player spec: `scripted:<name>`, `openai:<model>` or `anthropic:<model>`; `fixture:tck` serves the A2A
+    TCK's deterministic scenarios instead of a player (docs/a2a-tck.md)."""
     vendor: VendorSpec | None = None
     """How an LLM player reaches its model; built from the spec when omitted."""
     system_prompt: Path | None = None
@@ -148,11 +151,18 @@ async def _health(request: Request) -> JSONResponse:
 def create_agent_app(settings: AgentSettings) -> Starlette:
     """The agent service: card at the well-known path, JSON-RPC at `/a2a/jsonrpc/`, HTTP+JSON at `/a2a/rest`."""
     card = build_card(settings)
-    factory, endpoint = resolve_player(settings)
+    executor: AgentExecutor
+    endpoint: EndpointClient | None
+    if settings.player == FIXTURE_PLAYER:  # conformance runs only: the same card and routes, no player
+        executor, endpoint = TckFixtureExecutor(), None
+    else:
+        factory, endpoint = resolve_player(settings)
+        executor = SeatExecutor(factory, max_contexts=settings.max_contexts)
     handler = DefaultRequestHandler(
-        agent_executor=SeatExecutor(factory, max_contexts=settings.max_contexts),
+        agent_executor=executor,
         task_store=InMemoryTaskStore(),
         agent_card=card,
+        validate_input_modes=True,  # a part whose stated media type the card does not declare: -32005
     )
 
     @contextlib.asynccontextmanager
