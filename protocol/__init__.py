@@ -56,7 +56,15 @@ from ._messages import (
     find_votes,
     says_done,
 )
-from ._policy import Knowledge, Speaker, Style, cartographer_says, follower_says, grade_transcript, share_map
+from ._policy import (
+    Knowledge,
+    Speaker,
+    Style,
+    cartographer_says,
+    follower_says,
+    grade_transcript,
+    share_map,
+)
 from ._render import LEGEND, find_maps, render_map
 from ._scoring import Walk, walk, weighted_score
 from ._views import View, check_views, merge_views, split_views

@@ -42,8 +42,9 @@ class Convention:
         return f"origin {self.origin}, {self.corner}, {self.order}"
 
 
-CONVENTIONS = tuple(Convention(o, c, r) for o, c, r in itertools.product(
-    (0, 1), ("top-left", "top-right", "bottom-left", "bottom-right"), ("row-col", "col-row")))
+CORNERS: tuple[Corner, ...] = ("top-left", "top-right", "bottom-left", "bottom-right")
+ORDERS: tuple[Order, ...] = ("row-col", "col-row")
+CONVENTIONS = tuple(Convention(o, c, r) for o, c, r in itertools.product((0, 1), CORNERS, ORDERS))
 
 
 @dataclass(frozen=True)
@@ -72,7 +73,8 @@ def _pairs(entries: list[str]) -> list[tuple[int, int]] | None:
 
 def _moves_through(maze: Maze, cells: list[Cell]) -> list[Direction]:
     """Moves along consecutive cells, stopping at the first step that is not to an adjacent cell."""
-    moves, here = [], maze.start
+    moves: list[Direction] = []
+    here = maze.start
     for cell in cells:
         if cell == here and not moves:
             continue  # a route may begin by naming the start

@@ -243,9 +243,10 @@ def follower_says(k: Knowledge, style: Style, *, opening: bool = False) -> str:
     if k.partner_pending is not None and not k.solo:
         move = k.partner_pending
         return f"{prefix}Sure, let's go {move.value}.{_finish(k, move, True)}\n{_vote(k, move, style, True)}"
-    move = k.greedy()
-    if move is None:
+    greedy = k.greedy()
+    if greedy is None:
         return f"{prefix}I don't know where to go from here. What do you suggest?"
+    move = greedy
     finish = _finish(k, move, k.solo)
     return f"{prefix}I think {move.value} gets us closer to the goal.{finish}\n{_vote(k, move, style, False)}"
 

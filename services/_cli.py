@@ -18,13 +18,18 @@ import uvicorn
 from pydantic import SecretStr, ValidationError
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.table import Table
 
 from protocol import CollabgapError, MazeParams
 from referee import RefereeSettings, create_referee_app
 from services.agent import AgentSettings, RetryPolicy, VendorSpec, create_agent_app
-from services.fake_llm import FakeVendorSettings, create_fake_vendor_app
 from services.coordinator import (
     AssessorSettings,
     CellSummary,
@@ -34,9 +39,9 @@ from services.coordinator import (
     EpisodeSpec,
     PriceTable,
     Prompts,
-    ServiceGroup,
-    SeatSpec,
     RunProgress,
+    SeatSpec,
+    ServiceGroup,
     build_report,
     check_agent,
     check_report_json,
@@ -51,6 +56,7 @@ from services.coordinator import (
     run_paths,
     terminal_tables,
 )
+from services.fake_llm import FakeVendorSettings, create_fake_vendor_app
 
 REFEREE_TOKEN_ENV = "COLLABGAP_REFEREE_TOKEN"
 PUBLIC_URL_DEADLINE_S = 15.0
@@ -164,7 +170,7 @@ def agent_serve(
     kind, _, model = player.partition(":")
     vendor = None
     if kind in ("openai", "anthropic"):
-        vendor = VendorSpec(kind=kind, model=model, base_url=base_url, api_key_env=api_key_env,  # type: ignore[arg-type]
+        vendor = VendorSpec(kind=kind, model=model, base_url=base_url, api_key_env=api_key_env,
                             temperature=temperature, max_tokens=max_tokens, reasoning_effort=reasoning_effort,
                             extra_headers=_pairs(header, "--header"), extra_body=json.loads(body),
                             timeout_s=timeout, max_concurrency=max_concurrency,

@@ -5,7 +5,15 @@ from __future__ import annotations
 from ._app import SKILL_ID, AgentSettings, build_card, create_agent_app, resolve_player
 from ._errors import AgentServiceError, PlayerSpecError, RefereeUnavailableError
 from ._executor import SeatExecutor
-from ._players import PLAYERS, LLMPlayer, Player, PlayerFactory, PlayerReply, ScriptedPlayer, player
+from ._players import (
+    PLAYERS,
+    LLMPlayer,
+    Player,
+    PlayerFactory,
+    PlayerReply,
+    ScriptedPlayer,
+    player,
+)
 from ._vendors import RetryPolicy, VendorError, VendorSpec
 
 __all__ = [

@@ -9,7 +9,11 @@ from pathlib import Path
 
 from a2a.server.agent_execution import AgentExecutor
 from a2a.server.request_handlers import DefaultRequestHandler
-from a2a.server.routes import create_agent_card_routes, create_jsonrpc_routes, create_rest_routes
+from a2a.server.routes import (
+    create_agent_card_routes,
+    create_jsonrpc_routes,
+    create_rest_routes,
+)
 from a2a.server.tasks import InMemoryTaskStore
 from a2a.types import (
     AgentCapabilities,
@@ -24,7 +28,12 @@ from a2a.types import (
 )
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 from starlette.applications import Starlette
-from starlette.authentication import AuthCredentials, AuthenticationBackend, AuthenticationError, SimpleUser
+from starlette.authentication import (
+    AuthCredentials,
+    AuthenticationBackend,
+    AuthenticationError,
+    SimpleUser,
+)
 from starlette.middleware import Middleware
 from starlette.middleware.authentication import AuthenticationMiddleware
 from starlette.requests import HTTPConnection, Request
@@ -79,7 +88,7 @@ def resolve_player(settings: AgentSettings) -> tuple[PlayerFactory, EndpointClie
     if kind == "scripted" and name in PLAYERS:
         return PLAYERS[name], None
     if kind in ("openai", "anthropic"):
-        spec = settings.vendor or VendorSpec(kind=kind, model=name)  # type: ignore[arg-type]
+        spec = settings.vendor or VendorSpec(kind=kind, model=name)
         if (spec.kind, spec.model) != (kind, name):
             raise PlayerSpecError(f"player {settings.player!r} does not match its vendor {spec.kind}:{spec.model}")
         vendor, endpoint = open_vendor(spec)

@@ -11,7 +11,13 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 
-from a2a.helpers import new_data_part, new_raw_part, new_text_message, new_text_part, new_url_part
+from a2a.helpers import (
+    new_data_part,
+    new_raw_part,
+    new_text_message,
+    new_text_part,
+    new_url_part,
+)
 from a2a.server.agent_execution import AgentExecutor, RequestContext
 from a2a.server.events import EventQueue
 from a2a.server.tasks import TaskUpdater

@@ -2,8 +2,20 @@
 
 from __future__ import annotations
 
-from ._assessor import AssessmentConfig, AssessmentResult, AssessorSettings, create_assessor_app
-from ._check import Check, CheckReport, check_agent, check_report_json, render_check_report
+from ._analysis import Analysis, analyze
+from ._assessor import (
+    AssessmentConfig,
+    AssessmentResult,
+    AssessorSettings,
+    create_assessor_app,
+)
+from ._check import (
+    Check,
+    CheckReport,
+    check_agent,
+    check_report_json,
+    render_check_report,
+)
 from ._demo import DEMO_PLAYERS, DemoResult, DemoSettings, run_demo
 from ._episode import play_episode
 from ._errors import (
@@ -21,7 +33,13 @@ from ._errors import (
     StoreVersionError,
     VersionError,
 )
-from ._experiment import ExperimentConfig, ExperimentResult, plan_episodes, run_episodes, run_experiment
+from ._experiment import (
+    ExperimentConfig,
+    ExperimentResult,
+    plan_episodes,
+    run_episodes,
+    run_experiment,
+)
 from ._launch import ServiceGroup, free_port
 from ._prices import PriceTable
 from ._prompts import Prompts
@@ -37,14 +55,20 @@ from ._records import (
     SeatSpec,
 )
 from ._referee_client import RefereeClient, RefereeToolError
-from ._analysis import Analysis, analyze
 from ._report import ReportFiles, build_report, terminal_tables
-from ._run import RunOutcome, RunProgress, execute_run, load_records, plan_run, run_paths
+from ._run import (
+    RunOutcome,
+    RunProgress,
+    execute_run,
+    load_records,
+    plan_run,
+    run_paths,
+)
 from ._runfile import RunFile, load_run_file
-from ._store import RunSummary, Store
-from ._store_schema import SCHEMA_VERSION
 from ._seat_client import MAX_REPLY_BYTES, MAX_REPLY_CHARS, AgentConnection, SeatReply
 from ._stats import CellSummary, mean_ci, summarize
+from ._store import RunSummary, Store
+from ._store_schema import SCHEMA_VERSION
 
 __all__ = [
     "AgentConnection", "AgentError", "AgentTimeoutError", "AgentUnreachableError", "Analysis", "AssessmentConfig",

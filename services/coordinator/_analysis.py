@@ -22,7 +22,16 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict
 
 from ._records import EpisodeRecord
-from ._stats import RESAMPLES, SEED, CellKey, Estimate, cell_key, difference, estimate, maze_cluster
+from ._stats import (
+    RESAMPLES,
+    SEED,
+    CellKey,
+    Estimate,
+    cell_key,
+    difference,
+    estimate,
+    maze_cluster,
+)
 
 PAPER_SOURCE = "Davidson et al. 2025, The Collaboration Gap, arXiv 2511.02687, appendix Tables 2 and 3"
 SoloCondition = Literal["solo-full", "solo-split"]

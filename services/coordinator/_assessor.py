@@ -22,13 +22,30 @@ from collections.abc import AsyncIterator
 from typing import Annotated
 
 import pydantic
-from a2a.helpers import get_data_parts, get_text_parts, new_data_part, new_task_from_user_message, new_text_part
+from a2a.helpers import (
+    get_data_parts,
+    get_text_parts,
+    new_data_part,
+    new_task_from_user_message,
+    new_text_part,
+)
 from a2a.server.agent_execution import AgentExecutor, RequestContext
 from a2a.server.events import EventQueue
 from a2a.server.request_handlers import DefaultRequestHandler
-from a2a.server.routes import create_agent_card_routes, create_jsonrpc_routes, create_rest_routes
+from a2a.server.routes import (
+    create_agent_card_routes,
+    create_jsonrpc_routes,
+    create_rest_routes,
+)
 from a2a.server.tasks import InMemoryTaskStore, TaskUpdater
-from a2a.types import AgentCapabilities, AgentCard, AgentInterface, AgentSkill, Message, TaskState
+from a2a.types import (
+    AgentCapabilities,
+    AgentCard,
+    AgentInterface,
+    AgentSkill,
+    Message,
+    TaskState,
+)
 from a2a.utils.errors import InvalidParamsError
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr
 from starlette.applications import Starlette
@@ -40,7 +57,14 @@ from protocol import Condition, MazeParams
 
 from ._errors import ConfigError, CoordinatorError
 from ._experiment import run_episodes
-from ._records import EndReason, EpisodeError, EpisodeRecord, EpisodeSpec, EpisodeStatus, SeatSpec
+from ._records import (
+    EndReason,
+    EpisodeError,
+    EpisodeRecord,
+    EpisodeSpec,
+    EpisodeStatus,
+    SeatSpec,
+)
 from ._stats import CellSummary, summarize
 
 JSONRPC_PATH = "/a2a/jsonrpc/"

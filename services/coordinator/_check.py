@@ -56,7 +56,13 @@ from ._errors import (
     VersionError,
 )
 from ._prompts import Prompts
-from ._seat_client import MAX_REPLY_BYTES, MAX_REPLY_CHARS, AgentConnection, SeatReply, _CappedTransport
+from ._seat_client import (
+    MAX_REPLY_BYTES,
+    MAX_REPLY_CHARS,
+    AgentConnection,
+    SeatReply,
+    _CappedTransport,
+)
 
 CARD_CHECKS = ("card.fetch", "card.fields", "card.interfaces", "card.skill", "card.security")
 CONVERSATION_CHECKS = ("conversation.start", "conversation.turn", "conversation.vote", "conversation.end")

@@ -12,7 +12,12 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from protocol import MazeParams
 
-from ._experiment import ExperimentConfig, ExperimentResult, plan_episodes, run_experiment
+from ._experiment import (
+    ExperimentConfig,
+    ExperimentResult,
+    plan_episodes,
+    run_experiment,
+)
 from ._launch import ServiceGroup
 from ._records import EpisodeRecord, SeatSpec
 

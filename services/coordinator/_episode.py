@@ -33,7 +33,12 @@ from protocol import (
     says_done,
 )
 
-from ._errors import AgentTimeoutError, AgentUnreachableError, GraderError, InfrastructureError
+from ._errors import (
+    AgentTimeoutError,
+    AgentUnreachableError,
+    GraderError,
+    InfrastructureError,
+)
 from ._prices import PriceTable
 from ._prompts import Prompts
 from ._records import (
@@ -118,7 +123,8 @@ class _Relay:
         """Relay: the new players take their seats, each in a new conversation that starts with the history."""
         relay = self.spec.relay
         assert relay is not None
-        for seat, newcomer in (("A", relay.seat_a), ("B", relay.seat_b)):
+        handovers: tuple[tuple[Seat, SeatSpec | None], ...] = (("A", relay.seat_a), ("B", relay.seat_b))
+        for seat, newcomer in handovers:
             if newcomer is not None:
                 self.holders[seat] = newcomer
                 self.contexts[seat] = f"{self.game.game_id}-{seat}-relay"
@@ -231,7 +237,7 @@ class _Relay:
                                   [self.prompts.grader(self.messages)], request)
         route, schema = parse_grading(reply.text)
         final = await referee.grade_route(self.game.game_id, route)
-        return final, GradingRecord(text=reply.text, route=route, schema=schema, convention=final.convention,
+        return final, GradingRecord(text=reply.text, route=route, schema_=schema, convention=final.convention,
                                     usage=reply.usage, cost_usd=self.prices.cost(reply.usage))
 
     async def say_goodbye(self, final: GameRecord) -> None:
@@ -259,8 +265,8 @@ def parse_grading(text: str) -> tuple[list[str], dict[str, object]]:
     if not isinstance(data, dict) or not isinstance(data.get("route"), list):
         raise GraderError("grader answer has no `route` list")
     route = [", ".join(str(v) for v in step) if isinstance(step, list) else str(step) for step in data["route"]]
-    schema = data.get("schema") if isinstance(data.get("schema"), dict) else {}
-    return route, {str(k): v for k, v in schema.items()}
+    schema = data.get("schema")
+    return route, {str(k): v for k, v in schema.items()} if isinstance(schema, dict) else {}
 
 
 async def play_episode(spec: EpisodeSpec, referee: RefereeClient, agents: Mapping[str, AgentConnection], *,
@@ -279,8 +285,9 @@ async def play_episode(spec: EpisodeSpec, referee: RefereeClient, agents: Mappin
         game_id = created.game_id
         game = await referee.get_game(game_id)
         async with contextlib.AsyncExitStack() as stack:
-            channels = {seat: await stack.enter_async_context(referee.seat(token))
-                        for seat, token in created.seat_tokens.items()}
+            channels: dict[Seat, SeatChannel] = {
+                seat: await stack.enter_async_context(referee.seat(created.seat_tokens[seat]))
+                for seat in (("A", "B") if spec.condition == "pair" else ("A",))}
             relay = _Relay(spec, game, agents, channels, prompts or Prompts.load(), prices or PriceTable.load(),
                            referee, created.seat_tokens)
             reason = await relay.play()

@@ -33,7 +33,7 @@ class ExperimentConfig(BaseModel):
     referee_url: str
     """The referee's MCP endpoint, ending in `/mcp`."""
     players: list[SeatSpec] = Field(min_length=1)
-    conditions: list[Condition] = Field(default_factory=lambda: ["solo-full", "solo-split", "pair"], min_length=1)
+    conditions: list[Condition] = Field(["solo-full", "solo-split", "pair"], min_length=1)
     mazes: list[MazeParams] = Field(min_length=1)
     feedback: Literal["none", "position"] = "none"
     message_limit: int = Field(50, ge=1, le=1000)
@@ -66,6 +66,7 @@ def plan_episodes(config: ExperimentConfig) -> list[EpisodeSpec]:
     """Solo conditions for every player; `pair` for every ordered pair of players (both orders, and self-pairs)."""
     plan = []
     for condition in config.conditions:
+        seatings: list[tuple[SeatSpec, SeatSpec | None]]
         if condition == "pair":
             seatings = [(a, b) for a in config.players for b in config.players]
         else:

@@ -46,7 +46,7 @@ class RelayPlan:
 
     def spec(self, url_of: UrlOf) -> RelaySpec:
         newcomer = SeatSpec(name=self.newcomer, url=url_of(self.newcomer))
-        return RelaySpec(kind=self.kind, after_messages=self.k,  # type: ignore[arg-type]
+        return RelaySpec(kind=self.kind, after_messages=self.k,
                          seat_a=newcomer if "A" in self.seats else None, seat_b=newcomer if "B" in self.seats else None)
 
     @property

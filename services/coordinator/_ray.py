@@ -113,8 +113,9 @@ def play_plan_on_ray(run: RunFile, plan: list[EpisodeSpec], store: Store, run_id
             resources={"node:__internal_head__": 0.001}).remote()
         limits = {url: _agent_limit(run, url, todo) for url in urls}
         try:
-            ray.get(limiter.configure.remote(run.concurrency.games, run.concurrency.per_agent, limits,
-                                             run.limits.game_timeout_s), timeout=START_TIMEOUT_S)
+            configured = limiter.configure.remote(  # type: ignore[attr-defined]
+                run.concurrency.games, run.concurrency.per_agent, limits, run.limits.game_timeout_s)
+            ray.get(configured, timeout=START_TIMEOUT_S)
         except GetTimeoutError as exc:
             raise CoordinatorError(f"the run's limiter did not start on the Ray head node within "
                                    f"{START_TIMEOUT_S:g} s (`ray status`)") from exc
@@ -362,7 +363,7 @@ class _Scheduler:
                                       scheduling_strategy="SPREAD").remote(name, self._settings, self._limiter)
         player = _Player(name, actor)
         self._players.append(player)
-        self._starting[actor.start.remote()] = player
+        self._starting[actor.start.remote()] = player  # type: ignore[attr-defined]
 
     def _let_go(self, graceful: bool) -> None:
         if graceful:

@@ -276,7 +276,7 @@ class EpisodePlayer:
     async def close(self) -> None:
         """Close the connections and the store (the driver calls this before it lets the actor go)."""
         for held in [*self._agents.values(), *([self._referee] if self._referee else [])]:
-            await held.close()
+            await held.close()  # type: ignore[attr-defined]
         self._agents, self._referee = {}, None
         if self._store is not None:
             self._store.close()

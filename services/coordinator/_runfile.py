@@ -102,7 +102,7 @@ class ConditionEntry(_Strict):
     strong: str | None = None
     weak: list[str] = Field(default_factory=list)
     k: list[Annotated[int, Field(ge=1)]] = Field(default_factory=lambda: [2, 4, 6, 8])
-    seats: list[Literal["A", "B"]] = Field(default_factory=lambda: ["A"])
+    seats: list[Literal["A", "B"]] = ["A"]
     """Relay: the seats that change hands after K messages."""
 
     @model_validator(mode="after")

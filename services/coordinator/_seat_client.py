@@ -12,9 +12,15 @@ from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 
 import httpx
-from a2a.client import A2ACardResolver, A2AClientTimeoutError, Client, ClientConfig, ClientFactory
-from a2a.helpers import get_data_parts, new_data_part, new_text_part
 import pydantic
+from a2a.client import (
+    A2ACardResolver,
+    A2AClientTimeoutError,
+    Client,
+    ClientConfig,
+    ClientFactory,
+)
+from a2a.helpers import get_data_parts, new_data_part, new_text_part
 from a2a.types import Message, Part, Role, SendMessageRequest, StreamResponse, TaskState
 from a2a.utils.errors import A2AError, InternalError, VersionNotSupportedError
 from google.protobuf.json_format import MessageToDict
@@ -134,7 +140,7 @@ def seat_boundary(seat: str, url: str, timeout: float) -> Iterator[None]:
 
 
 def _usage(metadata: object) -> Usage | None:
-    reported = MessageToDict(metadata).get(DATA_KEY, {}).get("usage")  # type: ignore[arg-type]
+    reported = MessageToDict(metadata).get(DATA_KEY, {}).get("usage")
     if reported is None:
         return None
     try:

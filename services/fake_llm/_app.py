@@ -36,7 +36,15 @@ from starlette.routing import Route
 from protocol import CollabgapError
 
 from ._anthropic import AnthropicDialect
-from ._dialect import ChatRequest, Completion, Dialect, VendorError, complete, describe, dumps
+from ._dialect import (
+    ChatRequest,
+    Completion,
+    Dialect,
+    VendorError,
+    complete,
+    describe,
+    dumps,
+)
 from ._faults import FAULT_KINDS, FaultPlan, FaultRule, Latency, draw_delay
 from ._models import MODELS, UnknownModelError, respond
 from ._openai import OpenAIDialect

@@ -6,7 +6,17 @@ from collections.abc import Callable
 
 from a2a.utils.errors import InvalidParamsError
 
-from protocol import GradeRequest, Knowledge, SeatStart, SeatTurn, Speaker, Style, cartographer_says, follower_says, grade_transcript
+from protocol import (
+    GradeRequest,
+    Knowledge,
+    SeatStart,
+    SeatTurn,
+    Speaker,
+    Style,
+    cartographer_says,
+    follower_says,
+    grade_transcript,
+)
 
 from ._base import PlayerInput, PlayerReply, player
 

@@ -10,8 +10,22 @@ import httpx
 
 from protocol import Usage
 
-from ._base import ChatMessage, Completion, ToolCall, ToolChoice, ToolDefinition, VendorSpec, read_arguments
-from ._http import EndpointClient, RetryableError, check_status, is_event_stream, sse_events
+from ._base import (
+    ChatMessage,
+    Completion,
+    ToolCall,
+    ToolChoice,
+    ToolDefinition,
+    VendorSpec,
+    read_arguments,
+)
+from ._http import (
+    EndpointClient,
+    RetryableError,
+    check_status,
+    is_event_stream,
+    sse_events,
+)
 
 API_VERSION = "2023-06-01"
 

@@ -10,8 +10,22 @@ import httpx
 
 from protocol import Usage
 
-from ._base import ChatMessage, Completion, ToolCall, ToolChoice, ToolDefinition, VendorSpec, read_arguments
-from ._http import EndpointClient, RetryableError, check_status, is_event_stream, sse_events
+from ._base import (
+    ChatMessage,
+    Completion,
+    ToolCall,
+    ToolChoice,
+    ToolDefinition,
+    VendorSpec,
+    read_arguments,
+)
+from ._http import (
+    EndpointClient,
+    RetryableError,
+    check_status,
+    is_event_stream,
+    sse_events,
+)
 
 
 def _usage(spec: VendorSpec, raw: dict[str, Any] | None) -> dict[str, int]:
