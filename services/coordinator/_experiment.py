@@ -13,13 +13,12 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from protocol import Condition, MazeParams, Mode
 
-from ._episode import play_episode
-from ._errors import InfrastructureError
+from ._episode import episode_agents, play_episode
 from ._prices import PriceTable
 from ._prompts import Prompts
 from ._records import EpisodeRecord, EpisodeSpec, SeatSpec
 from ._referee_client import RefereeClient
-from ._seat_client import AgentConnection
+from ._seat_client import connect_agents
 from ._stats import CellSummary, summarize
 
 logger = logging.getLogger(__name__)
@@ -88,16 +87,11 @@ async def run_episodes(plan: list[EpisodeSpec], referee_url: str, referee_token:
                        on_episode: Callable[[EpisodeRecord], None] | None = None) -> list[EpisodeRecord]:
     """Play `plan` with at most `concurrency` games at once; every episode ends with a record, errors included."""
     prompts, prices = prompts or Prompts.load(), prices or PriceTable.load()
-    urls = sorted({seat.url for spec in plan for seat in (spec.seat_a, spec.seat_b, spec.grader) if seat is not None})
+    urls = sorted({agent.url for spec in plan for agent in episode_agents(spec)})
     async with contextlib.AsyncExitStack() as stack:
         referee = await stack.enter_async_context(
             RefereeClient.connect(referee_url, referee_token.get_secret_value()))
-        agents: dict[str, AgentConnection] = {}
-        for url in urls:
-            try:
-                agents[url] = await stack.enter_async_context(AgentConnection.open(url, timeout=turn_timeout_s))
-            except InfrastructureError as exc:
-                logger.warning("agent %s is unavailable; its episodes will be errors: %s", url, exc)
+        agents = await connect_agents(stack, urls, timeout=turn_timeout_s)
         limit = asyncio.Semaphore(concurrency)
 
         async def one(spec: EpisodeSpec) -> EpisodeRecord:

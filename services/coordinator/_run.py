@@ -18,7 +18,7 @@ from pathlib import Path
 from pydantic import BaseModel, SecretStr
 
 from ._episode import episode_agents, play_episode
-from ._errors import ConfigError, InfrastructureError
+from ._errors import ConfigError
 from ._experiment import ExperimentResult
 from ._launch import ServiceGroup
 from ._plan import expand
@@ -27,7 +27,7 @@ from ._prompts import Prompts
 from ._records import EpisodeRecord, EpisodeSpec
 from ._referee_client import RefereeClient
 from ._runfile import RunFile
-from ._seat_client import AgentConnection
+from ._seat_client import connect_agents
 from ._store import Store
 
 
@@ -128,13 +128,9 @@ async def _play_plan(run: RunFile, plan: list[EpisodeSpec], store: Store, run_id
     stop: str | None = None
     async with contextlib.AsyncExitStack() as stack:
         referee = await stack.enter_async_context(RefereeClient.connect(referee_url, token.get_secret_value()))
-        tokens = {_remote_url(run, name): os.environ.get(agent.token_env) for name, agent in run.agents.items()
+        tokens = {str(_remote_url(run, name)): os.environ.get(agent.token_env) for name, agent in run.agents.items()
                   if agent.url and agent.token_env}
-        agents: dict[str, AgentConnection] = {}
-        for url in urls:
-            with contextlib.suppress(InfrastructureError):  # its episodes become errors, with the reason
-                agents[url] = await stack.enter_async_context(
-                    AgentConnection.open(url, token=tokens.get(url), timeout=run.limits.turn_timeout_s))
+        agents = await connect_agents(stack, urls, tokens=tokens, timeout=run.limits.turn_timeout_s)
 
         async def one(spec: EpisodeSpec) -> None:
             nonlocal played, errors, stop

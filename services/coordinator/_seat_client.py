@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import logging
 import re
 import time
 import uuid
@@ -37,6 +38,7 @@ from ._errors import (
     VersionError,
 )
 
+logger = logging.getLogger(__name__)
 MAX_REPLY_BYTES = 1 << 20
 """Hard cap on one HTTP response from an agent; a larger one is cut off and the game ends as an error."""
 MAX_REPLY_CHARS = 20_000
@@ -181,6 +183,20 @@ def read_reply(parts: list[Part], usage: Usage | None, seat: str, started: float
         raise ProtocolViolationError(f"seat {seat}: reply of {len(text)} characters exceeds the cap of {MAX_REPLY_CHARS}")
     return SeatReply(text=text, data_move=moves[0] if moves else None, latency_s=time.perf_counter() - started,
                      usage=usage)
+
+
+async def connect_agents(stack: contextlib.AsyncExitStack, urls: list[str], *, timeout: float,
+                         tokens: dict[str, str | None] | None = None) -> dict[str, AgentConnection]:
+    """Open every agent of a plan on `stack`; an agent that cannot be reached is left out, and every episode it
+    plays ends as an `agent_unreachable` error naming it (the reason is logged here)."""
+    agents: dict[str, AgentConnection] = {}
+    for url in urls:
+        try:
+            agents[url] = await stack.enter_async_context(
+                AgentConnection.open(url, token=(tokens or {}).get(url), timeout=timeout))
+        except InfrastructureError as exc:
+            logger.warning("agent %s is unavailable; its episodes will be errors: %s", url, exc)
+    return agents
 
 
 class AgentConnection:
