@@ -250,7 +250,7 @@ def demo(
             on_episode=lambda record: progress.advance(task),
         )
     console.print(cells_table(outcome.result.cells))
-    console.print(f"Results: {outcome.results_path}")
+    console.print(f"Results: {outcome.results_path}  (charts and transcripts: collabgap report {outcome.run_dir})")
     errors = sum(cell.errors for cell in outcome.result.cells)
     raise typer.Exit(code=1 if errors else 0)
 
