@@ -24,12 +24,10 @@ import os
 import platform
 import secrets
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -49,15 +47,13 @@ from rich.table import Table  # noqa: E402
 from protocol import MazeParams, SeatStart, SeatTurn, generate_maze, split_views  # noqa: E402
 from services.coordinator import (  # noqa: E402
     AgentConnection,
-    ConfigError,
     EpisodeRecord,
     EpisodeSpec,
+    Prompts,  # noqa: E402
     SeatSpec,
     ServiceGroup,
-    free_port,
     run_episodes,
 )
-from services.coordinator import Prompts  # noqa: E402
 
 PROMPTS = Prompts.load()
 
@@ -100,39 +96,6 @@ def p95_ms(samples: list[float]) -> float:
 
 
 # ---------------------------------------------------------------- the echo baseline
-
-
-@contextlib.contextmanager
-def echo_agent(log_dir: Path) -> Iterator[str]:
-    """Serve `_echo_agent.py` in its own process on a free loopback port; yields its base URL."""
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    log = log_dir / f"echo-{port}.log"
-    with log.open("wb") as sink:
-        process = subprocess.Popen([sys.executable, str(ECHO_SCRIPT), str(port)], stdout=sink,
-                                   stderr=subprocess.STDOUT)
-    try:
-        deadline = time.monotonic() + 30.0
-        with httpx.Client(timeout=2.0) as http:
-            while True:
-                if process.poll() is not None:
-                    raise ConfigError(f"echo agent exited with code {process.returncode}:\n"
-                                      f"{log.read_text(errors='replace')[-2000:]}")
-                with contextlib.suppress(httpx.TransportError):
-                    if http.get(f"{url}/.well-known/agent-card.json").status_code == 200:
-                        break
-                if time.monotonic() > deadline:
-                    raise ConfigError(f"echo agent did not become ready at {url}")
-                time.sleep(0.05)
-        yield url
-    finally:
-        if process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
 
 
 class EchoClient:
@@ -379,8 +342,8 @@ def main(argv: list[str] | None = None) -> int:
         services = stack.enter_context(ServiceGroup())
         referee_url = services.start_referee(token)
         agent_url = services.start_agent(PLAYER)
-        echo_url = stack.enter_context(echo_agent(Path(stack.enter_context(
-            tempfile.TemporaryDirectory(prefix="collabgap-echo-")))))
+        echo_url = services.start_process("echo", lambda port: [sys.executable, str(ECHO_SCRIPT), str(port)],
+                                          ready_path="/.well-known/agent-card.json")
         figures = asyncio.run(measure(agent_url, echo_url, referee_url, SecretStr(token), reps))
     console.print(table(figures))
     for line in notes(figures, reps, args.quick):

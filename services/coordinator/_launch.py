@@ -11,6 +11,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -66,31 +67,36 @@ class ServiceGroup:
 
     def start_referee(self, token: str) -> str:
         """Start a referee; returns its MCP URL."""
-        service = self._start("referee", ["referee", "serve"], {"COLLABGAP_REFEREE_TOKEN": token})
-        return f"{service.url}/mcp"
+        return self._start("referee", ["referee", "serve"], {"COLLABGAP_REFEREE_TOKEN": token}) + "/mcp"
 
     def start_agent(self, player: str, *options: str, env: dict[str, str] | None = None) -> str:
         """Start an agent service hosting `player` (more `agent serve` options may follow); returns its base URL."""
         name = player.replace(":", "-").replace("/", "-")
-        return self._start(name, ["agent", "serve", "--player", player, *options], env or {}).url
+        return self._start(name, ["agent", "serve", "--player", player, *options], env or {})
 
     def start_fake_vendor(self, config: str = "{}", *, env: dict[str, str] | None = None) -> str:
         """Start the fake LLM vendor with JSON `config`; returns its base URL (OpenAI API under `/v1`)."""
-        return self._start("fake-llm", ["fake-llm", "serve", "--config", config], env or {}).url
+        return self._start("fake-llm", ["fake-llm", "serve", "--config", config], env or {})
 
-    def _start(self, name: str, command: list[str], env: dict[str, str]) -> ServiceProcess:
+    def start_process(self, name: str, argv: Callable[[int], list[str]], *, env: dict[str, str] | None = None,
+                      ready_path: str = "/healthz") -> str:
+        """Start any HTTP service whose command line `argv(port)` makes it listen on 127.0.0.1:port; returns its
+        base URL once `ready_path` answers 200. It is stopped with the group, like every collabgap service."""
         assert self._log_dir is not None, "use ServiceGroup in a with block"
         port = free_port()
         log = self._log_dir / f"{name}-{port}.log"
         with log.open("wb") as sink:
-            process = subprocess.Popen(
-                [sys.executable, "-m", "services", *command, "--host", "127.0.0.1", "--port", str(port)],
-                stdout=sink, stderr=subprocess.STDOUT, env={**os.environ, **env}, preexec_fn=_die_with_parent,
-            )
+            process = subprocess.Popen(argv(port), stdout=sink, stderr=subprocess.STDOUT,
+                                       env={**os.environ, **(env or {})}, preexec_fn=_die_with_parent)
         service = ServiceProcess(name, f"http://127.0.0.1:{port}", process, log)
         self.services.append(service)
-        _wait_ready(service)
-        return service
+        _wait_ready(service, ready_path)
+        return service.url
+
+    def _start(self, name: str, command: list[str], env: dict[str, str]) -> str:
+        return self.start_process(
+            name, lambda port: [sys.executable, "-m", "services", *command, "--host", "127.0.0.1", "--port", str(port)],
+            env=env)
 
 
 def _die_with_parent() -> None:
@@ -102,7 +108,7 @@ def _die_with_parent() -> None:
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
-def _wait_ready(service: ServiceProcess) -> None:
+def _wait_ready(service: ServiceProcess, path: str) -> None:
     deadline = time.monotonic() + READY_TIMEOUT_S
     with httpx.Client(timeout=2.0) as http:
         while time.monotonic() < deadline:
@@ -110,7 +116,7 @@ def _wait_ready(service: ServiceProcess) -> None:
                 tail = service.log.read_text(errors="replace")[-2000:]
                 raise ConfigError(f"{service.name} exited with code {service.process.returncode}:\n{tail}")
             with contextlib.suppress(httpx.TransportError):
-                if http.get(f"{service.url}/healthz").status_code == 200:
+                if http.get(f"{service.url}{path}").status_code == 200:
                     return
             time.sleep(0.05)
     raise ConfigError(f"{service.name} did not become ready at {service.url} within {READY_TIMEOUT_S:g} s")
