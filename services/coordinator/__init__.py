@@ -44,6 +44,7 @@ from ._launch import ServiceGroup, free_port
 from ._prices import PriceTable
 from ._prompts import Prompts
 from ._records import (
+    AttemptRecord,
     EpisodeError,
     EpisodeRecord,
     EpisodeSpec,
@@ -72,7 +73,7 @@ from ._store_schema import SCHEMA_VERSION
 
 __all__ = [
     "AgentConnection", "AgentError", "AgentTimeoutError", "AgentUnreachableError", "Analysis", "AssessmentConfig",
-    "AssessmentResult", "AssessorSettings", "AuthFailureError", "CellSummary", "Check", "CheckReport",
+    "AssessmentResult", "AssessorSettings", "AttemptRecord", "AuthFailureError", "CellSummary", "Check", "CheckReport",
     "ConfigError", "CoordinatorError", "DEMO_PLAYERS", "DemoResult", "DemoSettings", "EpisodeError",
     "EpisodeRecord", "EpisodeSpec", "ExperimentConfig", "ExperimentResult", "ExplicitMaze", "GraderError",
     "GradingRecord", "InfrastructureError", "MAX_REPLY_BYTES", "MAX_REPLY_CHARS", "MessageRecord", "PriceTable",

@@ -11,7 +11,13 @@ from protocol import Condition, MazeParams, Mode, MoveRecord, Seat, Usage, VoteR
 from ._errors import ErrorKind
 
 EpisodeStatus = Literal["solved", "failed", "ended", "error"]
-EndReason = Literal["goal", "wall", "edge", "acti", "message_limit", "error"]
+"""`error`: the platform failed and the episode is not scored. Every other status carries a score."""
+EndReason = Literal["goal", "wall", "edge", "acti", "message_limit", "agent_failure", "error"]
+"""`agent_failure`: a seat's agent failed (crash, timeout, empty or unusable reply); the game is scored where it
+stood, and `EpisodeRecord.error` names the agent."""
+AgentErrorPolicy = Literal["score", "exclude"]
+"""What an agent's own failure counts as: `score` (default, as the paper did) or `exclude` (left out of n)."""
+BLAME_PATTERN = r"^(agent:.+|grader|platform)$"
 
 
 class _Record(BaseModel):
@@ -79,6 +85,8 @@ class EpisodeSpec(_Record):
     """Set for relay episodes (condition `pair`)."""
     repetition: int = Field(0, ge=0)
     """Which repetition of the same cell and maze this is."""
+    agent_errors: AgentErrorPolicy = "score"
+    """The run's `[errors] agent` policy: how the analysis counts episodes ended by an agent's own failure."""
 
 
 class MessageRecord(_Record):
@@ -110,14 +118,26 @@ class GradingRecord(_Record):
     """How the referee read the route: `directions` or the most favourable coordinate convention."""
     usage: Usage | None = None
     cost_usd: float | None = None
+    error: str | None = None
+    """Why the grader's answer could not be used; the route is then empty and scores as no progress."""
 
 
 class EpisodeError(_Record):
-    """Why an episode could not be played; such an episode is never scored."""
+    """What went wrong in an episode, and who caused it.
+
+    Blamed on the platform (the referee, our own code): the episode is `error`, retried, and never scored.
+    Blamed on an agent or the grader: the episode is scored where it stood and flagged with this error.
+    """
 
     kind: ErrorKind
     seat: Seat | Literal["grader"] | None
     message: str
+    blame: str = Field("platform", pattern=BLAME_PATTERN)
+    """Who caused it: `agent:<name>` (the seat's holder at that moment), `grader`, or `platform`."""
+
+    @property
+    def platform(self) -> bool:
+        return self.blame == "platform"
 
 
 class Score(_Record):
@@ -130,10 +150,30 @@ class Score(_Record):
     optimal_length: int
 
 
+class AttemptRecord(_Record):
+    """An earlier attempt of an episode, ended by a platform error and replayed: kept with what it cost."""
+
+    attempt: int = Field(ge=1)
+    error: EpisodeError
+    game_id: str | None = None
+    messages: list[MessageRecord] = Field(default_factory=list)
+    grading: GradingRecord | None = None
+    duration_s: float = 0.0
+
+
+def _usages(messages: list[MessageRecord], grading: GradingRecord | None) -> list[Usage]:
+    return [u for u in [*(m.usage for m in messages), grading.usage if grading else None] if u is not None]
+
+
+def _costs(messages: list[MessageRecord], grading: GradingRecord | None) -> float:
+    costs = [m.cost_usd for m in messages] + [grading.cost_usd if grading else None]
+    return sum(cost for cost in costs if cost is not None)
+
+
 class EpisodeRecord(_Record):
     """One stored episode."""
 
-    format: Literal[1] = 1
+    format: Literal[2] = 2
     spec: EpisodeSpec
     game_id: str | None
     maze_id: str | None
@@ -151,12 +191,30 @@ class EpisodeRecord(_Record):
     grading: GradingRecord | None = None
     duration_s: float = 0.0
     attempt: int = 1
-    """Which attempt this is: episodes that end in an infrastructure error are retried as configured."""
+    """Which attempt this is: episodes that end in a platform error are retried as configured."""
+    attempts: list[AttemptRecord] = Field(default_factory=list)
+    """The earlier attempts, oldest first, each ended by a platform error; their cost counts."""
     agents: dict[str, str] = Field(default_factory=dict)
     """Provenance: agent URL → SHA-256 of the agent card it served."""
 
     @property
+    def flagged(self) -> bool:
+        """Scored although an agent or the grader failed: the report flags it."""
+        return self.error is not None and self.score is not None
+
+    @property
+    def usages(self) -> list[Usage]:
+        """Every reported model usage of the episode: all attempts, every message and the grading."""
+        earlier = [u for a in self.attempts for u in _usages(a.messages, a.grading)]
+        return earlier + _usages(self.messages, self.grading)
+
+    @property
+    def tokens(self) -> tuple[int, int]:
+        """Prompt and completion tokens over every attempt, message and grading."""
+        usages = self.usages
+        return sum(u.prompt_tokens for u in usages), sum(u.completion_tokens for u in usages)
+
+    @property
     def cost_usd(self) -> float:
-        """Known cost of the episode: every priced message and the grading."""
-        costs = [m.cost_usd for m in self.messages] + [self.grading.cost_usd if self.grading else None]
-        return sum(cost for cost in costs if cost is not None)
+        """Known cost of the episode: every priced message and grading, of every attempt."""
+        return sum(_costs(a.messages, a.grading) for a in self.attempts) + _costs(self.messages, self.grading)
