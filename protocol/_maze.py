@@ -144,6 +144,11 @@ class Maze:
     def walls(self) -> int:
         return sum(row.count(WALL) for row in self.rows)
 
+    @property
+    def wall_fraction(self) -> float:
+        """The realised share of walls among the cells other than start and goal."""
+        return self.walls / (self.size * self.size - 2)
+
 
 def distances_from(rows: tuple[str, ...] | list[str], origin: Cell, passable: str = "@*.") -> dict[Cell, int]:
     """BFS distances from `origin` over cells whose symbol is in `passable`."""
