@@ -5,10 +5,13 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, NamedTuple
 
 from ._errors import ConfigError
 from ._records import EpisodeSpec, RelaySpec, SeatSpec
-from ._runfile import ConditionEntry, RunFile
+
+if TYPE_CHECKING:  # the run file checks its plan with this module
+    from ._runfile import ConditionEntry, RunFile
 
 UrlOf = Callable[[str], str]
 """An agent's name → its base URL (local agents get theirs when the run starts them)."""
@@ -54,30 +57,65 @@ class RelayPlan:
         return f"{self.kind}-k{self.k}-{''.join(self.seats)}-{self.newcomer}"
 
 
+class Cell(NamedTuple):
+    """Who plays, and how, on every maze of a condition; its id starts the id of each of its episodes."""
+
+    cell_id: str
+    seat_a: str
+    seat_b: str | None
+    relay: RelayPlan | None
+
+
+def cells(condition: ConditionEntry) -> list[Cell]:
+    """The cells a condition block plays, in a stable order."""
+    if condition.kind == "relay":
+        seatings: list[tuple[str, str | None, RelayPlan | None]] = list(_relays(condition))
+    else:
+        seatings = [(a, b, None) for a, b in _seatings(condition)]
+    found = []
+    for seat_a, seat_b, relay in seatings:
+        names = seat_a if seat_b is None else f"{seat_a}+{seat_b}"
+        tag = f"/{relay.label}" if relay else ""
+        found.append(Cell(f"{condition.kind}/{condition.mode}/{names}{tag}", seat_a, seat_b, relay))
+    return found
+
+
+def repeated_cell(run: RunFile) -> tuple[int, str, int] | None:
+    """The first condition block (its index) that plans a cell already planned, that cell's id, and the index of
+    the block that planned it first."""
+    seen: dict[str, int] = {}
+    for index, condition in enumerate(run.conditions):
+        for cell in cells(condition):
+            if cell.cell_id in seen:
+                return index, cell.cell_id, seen[cell.cell_id]
+            seen[cell.cell_id] = index
+    return None
+
+
+def plan_size(run: RunFile, mazes: int) -> int:
+    """How many episodes the run plans over `mazes` mazes, without planning them."""
+    return sum(len(cells(condition)) for condition in run.conditions) * mazes * run.repetitions
+
+
 def expand(run: RunFile, base: Path, url_of: UrlOf) -> list[EpisodeSpec]:
     """Every episode of the run, in a stable order, each with an id derived from what it plays."""
     mazes = run.maze_params(base)
     grader = SeatSpec(name=run.grader, url=url_of(run.grader)) if run.grader else None
     plan: list[EpisodeSpec] = []
     for condition in run.conditions:
-        if condition.kind == "relay":
-            seatings: list[tuple[str, str | None, RelayPlan | None]] = list(_relays(condition))
-        else:
-            seatings = [(a, b, None) for a, b in _seatings(condition)]
-        for seat_a, seat_b, relay in seatings:
-            names = seat_a if seat_b is None else f"{seat_a}+{seat_b}"
-            kind = "pair" if condition.kind == "relay" else condition.kind
+        kind = "pair" if condition.kind == "relay" else condition.kind
+        for cell in cells(condition):
             for maze in mazes:
                 for repetition in range(run.repetitions):
-                    tag = f"/{relay.label}" if relay else ""
                     plan.append(EpisodeSpec(
-                        episode_id=f"{condition.kind}/{condition.mode}/{names}{tag}/{maze.maze_id}/r{repetition}",
+                        episode_id=f"{cell.cell_id}/{maze.maze_id}/r{repetition}",
                         condition=kind, mode=condition.mode,
-                        seat_a=SeatSpec(name=seat_a, url=url_of(seat_a)),
-                        seat_b=SeatSpec(name=seat_b, url=url_of(seat_b)) if seat_b else None,
+                        seat_a=SeatSpec(name=cell.seat_a, url=url_of(cell.seat_a)),
+                        seat_b=SeatSpec(name=cell.seat_b, url=url_of(cell.seat_b)) if cell.seat_b else None,
                         maze=maze, feedback=run.limits.feedback, message_limit=run.limits.messages,
                         game_timeout_s=run.limits.game_timeout_s, grader=grader if condition.mode == "paper" else None,
-                        relay=relay.spec(url_of) if relay else None, repetition=repetition,
+                        relay=cell.relay.spec(url_of) if cell.relay else None, repetition=repetition,
+                        agent_errors=run.errors.agent,
                     ))
     ids = Counter(spec.episode_id for spec in plan)
     if duplicates := [episode_id for episode_id, count in ids.items() if count > 1]:

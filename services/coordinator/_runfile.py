@@ -11,17 +11,26 @@ import json
 import os
 import re
 import tomllib
+from collections import Counter
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import pydantic
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl, model_validator
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator, model_validator
 
 from protocol import CollabgapError, MazeParams, generate_maze
+from services.agent import PLAYERS
 
 from ._errors import ConfigError
+from ._plan import plan_size, repeated_cell
+from ._prices import PriceTable
+from ._prompts import Prompts
+from ._records import AgentErrorPolicy
 
 _NAME = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
+_VENDORS = ("openai", "anthropic")
+_MODEL = re.compile(r"^[A-Za-z0-9._:/@-]+$")
+"""A model id as `collabgap agent serve --player` takes it."""
 
 
 class _Strict(BaseModel):
@@ -31,7 +40,7 @@ class _Strict(BaseModel):
 class AgentEntry(_Strict):
     """One agent: exactly one of `player` (started by the run) or `url` (already running somewhere)."""
 
-    player: str | None = Field(None, pattern=r"^(scripted|openai|anthropic):\S+$")
+    player: str | None = None
     """`scripted:<name>`, `openai:<model>` or `anthropic:<model>`: the run starts an agent service for it."""
     url: HttpUrl | None = None
     """The base URL of any A2A agent (its card is at /.well-known/agent-card.json)."""
@@ -45,15 +54,30 @@ class AgentEntry(_Strict):
     concurrency: int | None = Field(None, ge=1)
     """Games this agent plays at once (default: `concurrency.per_agent`)."""
 
+    @field_validator("player")
+    @classmethod
+    def _known_player(cls, spec: str | None) -> str | None:
+        kind, _, name = (spec or "").partition(":")
+        if spec is None or (kind == "scripted" and name in PLAYERS) or (kind in _VENDORS and _MODEL.match(name)):
+            return spec
+        known = ", ".join(f"scripted:{scripted}" for scripted in sorted(PLAYERS))
+        raise ValueError(f"unknown player {spec!r}; known: {known}, openai:<model>, anthropic:<model>")
+
     @model_validator(mode="after")
     def _one_source(self) -> AgentEntry:
         if (self.player is None) == (self.url is None):
             raise ValueError("give exactly one of `player` or `url`")
         llm_only = ("base_url", "api_key_env", "temperature", "max_tokens", "reasoning_effort")
-        if not (self.player or "").startswith(("openai:", "anthropic:")):
+        if self.model is None:
             if set_fields := [name for name in llm_only if getattr(self, name) is not None]:
                 raise ValueError(f"{', '.join(set_fields)} only apply to openai: and anthropic: players")
         return self
+
+    @property
+    def model(self) -> str | None:
+        """The model of an LLM player; None for scripted players and agents given by `url`."""
+        kind, _, model = (self.player or "").partition(":")
+        return model if kind in _VENDORS else None
 
     @property
     def key_env(self) -> str | None:
@@ -138,6 +162,14 @@ class Budget(_Strict):
     max_usd: float | None = Field(None, gt=0)
 
 
+class ErrorPolicy(_Strict):
+    """How failures count in the analysis."""
+
+    agent: AgentErrorPolicy = "score"
+    """An agent's own failure (crash, timeout, empty or unusable reply): `score` counts the game where it stood,
+    in n and flagged, as the paper did; `exclude` leaves it out of n."""
+
+
 class RefereeEntry(_Strict):
     """A referee already running (containers, clusters); without one, the run starts its own."""
 
@@ -162,13 +194,18 @@ class RunFile(_Strict):
     """The agent that grades paper-mode games."""
     referee: RefereeEntry | None = None
     prompts_dir: Path | None = None
+    """Prompt templates replacing the packaged ones; relative to the run file's folder."""
     prices_file: Path | None = None
+    """A price table replacing the packaged one; relative to the run file's folder."""
+    max_episodes: int = Field(100_000, ge=1)
+    """A plan larger than this is refused before anything starts."""
     agents: dict[Annotated[str, Field(pattern=_NAME)], AgentEntry] = Field(min_length=1)
     mazes: MazeSet = MazeSet()
     conditions: list[ConditionEntry] = Field(min_length=1)
     limits: Limits = Limits()
     concurrency: Concurrency = Concurrency()
     budget: Budget = Budget()
+    errors: ErrorPolicy = ErrorPolicy()
 
     @model_validator(mode="after")
     def _names_exist(self) -> RunFile:
@@ -195,42 +232,70 @@ class RunFile(_Strict):
     def snapshot(self) -> dict[str, Any]:
         """What the run's episodes mean, as stored with the run: it names key variables, never holds a key.
 
-        Budget, concurrency and retries are left out: raising a cap or a limit and running again continues the
-        same run, while changing anything else is a different run and the store refuses it.
+        Budget, concurrency, retries and the plan-size limit are left out: raising a cap or a limit and running
+        again continues the same run, while changing anything else is a different run and the store refuses it.
         """
-        return json.loads(self.model_dump_json(exclude={"budget", "concurrency", "retries"}))
+        return json.loads(self.model_dump_json(exclude={"budget", "concurrency", "retries", "max_episodes"}))
 
 
 def _line_of(text: str, location: tuple[int | str, ...]) -> int | None:
-    """The line a validation error points at: the last named key, under the nearest named table."""
-    keys = [str(part) for part in location if isinstance(part, str)]
-    if not keys:
-        return None
+    """The line a validation error points at: each named table or key in turn, the n-th block of an array of
+    tables (`[[conditions]]`) where an index follows its name; the nearest one found."""
     lines = text.splitlines()
-    table_at = 0
-    for table in keys[:-1]:
-        for number, line in enumerate(lines[table_at:], start=table_at):
-            if re.match(rf"^\s*\[+\s*[^\]]*\b{re.escape(table)}\b", line):
-                table_at = number
-                break
-    key = re.compile(rf"^\s*\"?{re.escape(keys[-1])}\"?\s*=|^\s*\[+[^\]]*\b{re.escape(keys[-1])}\b")
-    for number, line in enumerate(lines[table_at:], start=table_at):
-        if key.match(line):
-            return number + 1
-    return None
+    start, found = 0, None
+    for position, part in enumerate(location):
+        if not isinstance(part, str):
+            continue
+        after = location[position + 1] if position + 1 < len(location) else None
+        nth = after if isinstance(after, int) else 0
+        name = re.escape(part)
+        here = re.compile(rf"^\s*\"?{name}\"?\s*=|^\s*\[\[?\s*(?:[^\]]*\.)?\"?{name}\"?\s*(?:\.|\])")
+        matches = [number for number, line in enumerate(lines[start:], start=start) if here.match(line)]
+        if len(matches) <= nth:
+            break
+        start = matches[nth]
+        found = start + 1
+    return found
+
+
+def _label(location: tuple[int | str, ...]) -> str:
+    """`agents.gpt.player`, `conditions[1].kind`."""
+    return "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in location).lstrip(".") or "file"
+
+
+def _read(path: Path) -> str:
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"cannot read run file {path}: {exc.strerror}") from exc
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[:exc.start].count(b"\n") + 1
+        raise ConfigError(f"{path}:{line}: not a run file: byte {exc.start} is not UTF-8 text "
+                          "(a run file is TOML, in UTF-8)") from exc
+    if not text.strip():
+        raise ConfigError(f"{path}: the run file is empty (docs/running.md shows what it holds)")
+    return text
+
+
+def _beside(path: Path, name: Path | None) -> Path | None:
+    """A path the run file names, from the run file's folder."""
+    return None if name is None or name.is_absolute() else (path.parent / name).resolve()
 
 
 def load_run_file(path: Path, *, environ: dict[str, str] | None = None) -> RunFile:
     """Read, validate and check a run file; nothing starts unless all of it can work.
 
+    Besides the schema, it checks what would otherwise fail once services run: the key variables, the prompt
+    folder and price file (made absolute, from the run file's folder), repeated cells, the mazes, the plan's size
+    against `max_episodes`, and that a dollar cap can price every LLM player's model.
+
     Raises:
         ConfigError: with the file, the line where it can be found, and the reason.
     """
     environ = dict(os.environ) if environ is None else environ
-    try:
-        text = path.read_text()
-    except OSError as exc:
-        raise ConfigError(f"cannot read run file {path}: {exc.strerror}") from exc
+    text = _read(path)
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -241,21 +306,62 @@ def load_run_file(path: Path, *, environ: dict[str, str] | None = None) -> RunFi
         problems = []
         for error in exc.errors():
             line = _line_of(text, error["loc"])
-            where = ".".join(str(part) for part in error["loc"]) or "file"
             reason = "unknown key" if error["type"] == "extra_forbidden" else error["msg"]
-            problems.append(f"{path}:{line or '?'}: {where}: {reason}")
+            problems.append(f"{path}:{line or '?'}: {_label(error['loc'])}: {reason}")
         raise ConfigError("run file refused:\n" + "\n".join(problems)) from exc
+
+    def problem(location: tuple[int | str, ...], reason: str, *, line_at: tuple[int | str, ...] = ()) -> str:
+        return f"{path}:{_line_of(text, line_at or location) or '?'}: {_label(location)}: {reason}"
+
+    run = run.model_copy(update={"prompts_dir": _beside(path, run.prompts_dir),
+                                 "prices_file": _beside(path, run.prices_file)})
+    if run.prompts_dir is not None:
+        try:
+            Prompts.load(run.prompts_dir)
+        except (ConfigError, OSError, ValueError) as exc:
+            raise ConfigError(problem(("prompts_dir",), f"{exc} (a folder, from the run file's folder)")) from exc
+    try:
+        prices = PriceTable.load(run.prices_file)
+    except ConfigError as exc:
+        raise ConfigError(problem(("prices_file",), f"{exc} (a file, from the run file's folder)")) from exc
     if run.referee is not None and not environ.get(run.referee.token_env):
-        raise ConfigError(f"{path}:{_line_of(text, ('referee',)) or '?'}: referee: set {run.referee.token_env} "
-                          f"to the referee's coordinator token")
+        raise ConfigError(problem(("referee",), f"set {run.referee.token_env} to the referee's coordinator token"))
     for name, agent in run.agents.items():
         for variable in (agent.key_env, agent.token_env):
             if variable and not environ.get(variable):
-                raise ConfigError(f"{path}:{_line_of(text, ('agents', name)) or '?'}: agents.{name}: "
-                                  f"set {variable} in the environment (the run file names it; it never holds keys)")
+                raise ConfigError(problem(("agents", name), f"set {variable} in the environment (the run file "
+                                                            "names it; it never holds keys)"))
+    if (repeated := repeated_cell(run)) is not None:
+        index, cell, first = repeated
+        where = "earlier in this block" if first == index else f"by conditions[{first}]"
+        raise ConfigError(problem(("conditions", index), f"plays {cell} again, already planned {where}; "
+                                                         "remove the repeat"))
     try:
-        for maze in run.maze_params(path.parent):
+        mazes = run.maze_params(path.parent)
+    except (OSError, ValueError) as exc:
+        raise ConfigError(problem(("mazes",), str(exc))) from exc
+    if not mazes:
+        raise ConfigError(problem(("mazes",), "the run has no mazes"))
+    if twice := [maze_id for maze_id, count in Counter(m.maze_id for m in mazes).items() if count > 1]:
+        raise ConfigError(problem(("mazes",), f"maze {twice[0]} is listed twice; its episodes would be played twice"))
+    if (size := plan_size(run, len(mazes))) > run.max_episodes:
+        cells = size // (len(mazes) * run.repetitions)
+        repetitions = f"{run.repetitions} repetition{'s' if run.repetitions > 1 else ''}"
+        raise ConfigError(problem(
+            ("max_episodes",), f"the run plans {size:,} episodes ({cells:,} cells × {len(mazes):,} mazes × "
+                               f"{repetitions}), more than max_episodes = {run.max_episodes:,}; plan fewer, or "
+                               "raise max_episodes",
+            line_at=("max_episodes",) if "max_episodes" in data else ("mazes",)))
+    try:
+        for maze in mazes:
             generate_maze(maze)
-    except (OSError, pydantic.ValidationError, CollabgapError) as exc:
-        raise ConfigError(f"{path}:{_line_of(text, ('mazes',)) or '?'}: mazes: {exc}") from exc
+    except (CollabgapError, ValueError) as exc:
+        raise ConfigError(problem(("mazes",), str(exc))) from exc
+    if run.budget.max_usd is not None:
+        table = run.prices_file or "the packaged price table"
+        if unpriced := [problem(("agents", name, "player"), f"model {agent.model!r} has no price in {table}")
+                        for name, agent in run.agents.items() if agent.model and not prices.priced(agent.model)]:
+            raise ConfigError("\n".join(unpriced) + "\nbudget.max_usd cannot count what an unpriced model costs: "
+                              "add its price to a prices_file, or remove the dollar cap. (Agents given by `url` "
+                              "name their model only when they answer; the run checks those then.)")
     return run
