@@ -1,12 +1,13 @@
 """The analysis of a run (DESIGN §3.4): cells, the collaboration gap, ordering effects, relay curves, errors, cost.
 
-Every number comes from `EpisodeRecord`s. An episode that ended in an infrastructure error is counted (by
-kind, per cell and per agent) and never scored. Scores are the referee's: `weighted` (partial progress, may be
-negative) and `success`. Intervals are the paper's mean ± 1.96·SE and a bootstrap over mazes (see `_stats`).
+Every number comes from `EpisodeRecord`s. n counts the scored episodes the run's policy keeps (`_stats.counted`):
+an agent's or the grader's own failure is scored and flagged; a platform error is counted apart (by kind) and
+never scored. Scores are the referee's: `weighted` (partial progress, may be negative) and `success`. Intervals
+are the paper's mean ± 1.96·SE, a bootstrap over mazes and, for rates, Wilson (see `_stats`, docs/statistics.md).
 
     analysis = analyze(records)
-    gap = analysis.gap("gpt-4.1-mini")           # solo-full minus the homogeneous pair
-    print(gap.gap.mean, gap.gap.ci95)
+    gap = analysis.gap("gpt-4.1-mini")           # solo-full minus the homogeneous pair, paired on shared mazes
+    print(gap.gap.mean, gap.gap.ci95, gap.shared_mazes)
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import csv
 import functools
 import io
+import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from importlib import resources
@@ -21,20 +23,26 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from ._records import EpisodeRecord
+from protocol import Maze
+
+from ._records import EpisodeRecord, MessageRecord, Score
 from ._stats import (
     RESAMPLES,
     SEED,
     CellKey,
     Estimate,
     cell_key,
-    difference,
+    counted,
     estimate,
     maze_cluster,
+    paired_difference,
+    rate,
 )
 
 PAPER_SOURCE = "Davidson et al. 2025, The Collaboration Gap, arXiv 2511.02687, appendix Tables 2 and 3"
 SoloCondition = Literal["solo-full", "solo-split"]
+PolicyInForce = Literal["score", "exclude", "mixed"]
+_DATED = re.compile(r"-(\d{4}-\d{2}-\d{2}|\d{8})$")
 
 
 class _Result(BaseModel):
@@ -64,9 +72,13 @@ def paper_values() -> tuple[PaperValue, ...]:
     return tuple(PaperValue.model_validate(row) for row in rows)
 
 
-def model_name(player: str) -> str:
-    """How a player's name is compared with the paper's model names: lower case, without a vendor prefix."""
-    return player.rsplit("/", 1)[-1].strip().lower()
+def model_id(model: str) -> str:
+    """A vendor's model id as compared with the paper's: no vendor prefix, lower case, no dated suffix.
+
+        >>> model_id("openai/GPT-4.1-2025-04-14")
+        'gpt-4.1'
+    """
+    return _DATED.sub("", model.strip().rsplit("/", 1)[-1].lower())
 
 
 class Cell(_Result):
@@ -74,6 +86,7 @@ class Cell(_Result):
 
     condition: str
     mode: str
+    """The protocol the cell was played under: `referee` or `paper`."""
     seat_a: str
     seat_b: str | None
     relay_kind: str | None
@@ -82,28 +95,43 @@ class Cell(_Result):
     """Relay: who takes seat A after K messages (None: A keeps its player)."""
     relay_seat_b: str | None
     episodes: int
-    """Every episode of the cell, errors included."""
+    """Every episode of the cell, platform errors included."""
     n: int
-    """Scored episodes (those that did not end in an error)."""
+    """Episodes in the estimates: scored, and not excluded by the agent-error policy."""
+    flagged: int
+    """Of n, episodes scored although an agent or the grader failed."""
+    excluded: int
+    """Agent failures left out of n under `agent_errors = "exclude"`."""
     errors: int
+    """Platform errors: never scored, never in n."""
     error_kinds: dict[str, int]
+    """Platform errors by kind."""
+    failure_kinds: dict[str, int]
+    """Agent and grader failures (flagged or excluded) by kind."""
     mazes: int
-    """Distinct mazes among the scored episodes: the clusters of the bootstrap."""
+    """Distinct mazes among the n episodes: the clusters of the bootstrap."""
     weighted: Estimate
     success: Estimate
-    """Success rate (0 to 1)."""
+    """Success rate (0 to 1), with its Wilson interval."""
     messages_mean: float | None
-    """Messages per scored episode."""
+    """Messages per episode in n."""
+    wall_fraction: float | None
+    """Mean realised wall fraction of the cell's mazes (None when no maze was recorded)."""
+    optimal_length: float | None
+    """Mean optimal path length of the cell's mazes."""
     prompt_tokens: int
     completion_tokens: int
     tokens: int
-    """Prompt plus completion tokens of every message (and paper-mode grading), errors included: they were spent."""
+    """Tokens of every attempt, message and grading, errors included: they were spent."""
     tokens_per_episode: float | None
     cost_usd: float
-    """Known cost of every episode, errors included; unpriced models count 0."""
+    """Known cost of every attempt and grading, errors included; unpriced models count 0."""
     cost_usd_per_episode: float | None
+    models_a: list[str] = []
+    """The models seat A's messages reported (`usage.model`, normalised by `model_id`), sorted."""
+    models_b: list[str] = []
     paper_weighted: PaperValue | None = None
-    """The paper's value for this seating (pair cells without relay whose names match the paper's models)."""
+    """The paper's value: paper-mode pair cells (no relay) whose seats each reported one model the paper ran."""
     paper_success: PaperValue | None = None
 
     @property
@@ -113,14 +141,18 @@ class Cell(_Result):
 
     @property
     def label(self) -> str:
-        """`condition seat A [+ seat B] [relay kind K=k]`, for tables."""
+        """`condition seat A [+ seat B] [relay kind K=k]`, for tables (the protocol has its own column)."""
         seats = self.seat_a if self.seat_b is None else f"{self.seat_a} + {self.seat_b}"
         relay = f" {self.relay_kind} K={self.relay_k}" if self.relay_kind else ""
-        return f"{self.condition} {seats}{relay}" + ("" if self.mode == "referee" else f" ({self.mode})")
+        return f"{self.condition} {seats}{relay}"
 
 
 class Gap(_Result):
-    """The collaboration gap of one player: solo minus its homogeneous pair (both seats), weighted score."""
+    """The collaboration gap of one player: solo minus its homogeneous pair (both seats), weighted score.
+
+    `solo` and `pair` are the two cells' own estimates; `gap` is paired on the mazes both played, so it equals
+    solo − pair exactly when both cells played the same mazes equally often.
+    """
 
     player: str
     mode: str
@@ -128,13 +160,13 @@ class Gap(_Result):
     solo: Estimate
     pair: Estimate
     gap: Estimate
-    """Positive when the player does better alone than paired with itself."""
+    """Mean over shared mazes of (solo − pair) on each; positive when the player does better alone."""
     shared_mazes: int
-    """Mazes both cells played: the clusters of the paired bootstrap (0: none)."""
+    """Mazes both cells played: the sample of the gap and of its bootstrap (0: none)."""
 
 
 class OrderingEffect(_Result):
-    """Does it matter who opens? Weighted score when X sits in seat A minus when Y does (X, Y distinct)."""
+    """Does it matter who opens? Weighted score when X sits in seat A minus when Y does, paired on shared mazes."""
 
     mode: str
     player_x: str
@@ -173,15 +205,17 @@ class RelayCurve(_Result):
 
 
 class AgentErrors(_Result):
-    """Errors blamed on one agent (the seat's holder at the time, or the grader), over the episodes it was in."""
+    """Failures blamed on one agent (`error.blame`), as a player or as the grader, over the episodes it was in."""
 
     agent: str
-    """The agent's name; `platform` for errors no seat caused (e.g. the referee)."""
     episodes: int
     errors: int
+    """Its failures: scored and flagged, or excluded by the policy."""
+    excluded: int
+    """Of `errors`, those left out of n."""
     kinds: dict[str, int]
     rate: float | None
-    """errors / episodes (None for `platform`)."""
+    """errors / episodes."""
 
 
 class Analysis(_Result):
@@ -189,7 +223,17 @@ class Analysis(_Result):
 
     episodes: int
     scored: int
+    """Episodes in n, over all cells."""
+    flagged: int
+    """Of `scored`, those scored although an agent or the grader failed."""
+    excluded: int
+    """Agent failures the policy left out of n."""
     errors: int
+    """Platform errors: never scored."""
+    platform_errors: dict[str, int]
+    """Platform errors by kind."""
+    agent_error_policy: PolicyInForce
+    """The runs' `[errors] agent` policy; `mixed` when the records disagree."""
     resamples: int
     seed: int
     cells: list[Cell]
@@ -198,6 +242,14 @@ class Analysis(_Result):
     relay_curves: list[RelayCurve]
     agent_errors: list[AgentErrors]
     paper_source: str = PAPER_SOURCE
+
+    @property
+    def policy_note(self) -> str:
+        """The agent-error policy in force, as the reports print it."""
+        return {"score": "agent failures: scored (counted in n)",
+                "exclude": "agent failures: excluded (left out of n; grader failures are counted)",
+                "mixed": "agent failures: scored in some episodes, excluded in others (the runs' policies differ)",
+                }[self.agent_error_policy]
 
     def cell(self, condition: str, seat_a: str, seat_b: str | None = None, *, mode: str = "referee",
              relay_kind: str | None = None, relay_k: int | None = None) -> Cell | None:
@@ -214,48 +266,83 @@ class Analysis(_Result):
                     None)
 
 
-def _scored(records: Sequence[EpisodeRecord]) -> list[EpisodeRecord]:
-    return [r for r in records if r.status != "error" and r.score is not None]
+def _counted(records: Sequence[EpisodeRecord]) -> list[EpisodeRecord]:
+    return [r for r in records if counted(r)]
 
 
-def _samples(records: Sequence[EpisodeRecord], metric: str) -> tuple[list[float], list[str]]:
-    scored = _scored(records)
-    values = [float(r.score.weighted if metric == "weighted" else r.score.success) for r in scored if r.score]
-    return values, [maze_cluster(r) for r in scored]
+def _scores(records: Sequence[EpisodeRecord]) -> tuple[list[Score], list[str]]:
+    """The scores of the episodes in n, and the maze of each."""
+    scored = [(r.score, maze_cluster(r)) for r in _counted(records) if r.score is not None]
+    return [score for score, _ in scored], [maze for _, maze in scored]
 
 
-def episode_tokens(record: EpisodeRecord) -> tuple[int, int]:
-    """Prompt and completion tokens of an episode: every message, and the grading in paper mode."""
-    usages = [m.usage for m in record.messages] + [record.grading.usage if record.grading else None]
-    return (sum(u.prompt_tokens for u in usages if u), sum(u.completion_tokens for u in usages if u))
+def _weighted(records: Sequence[EpisodeRecord]) -> tuple[list[float], list[str]]:
+    scores, mazes = _scores(records)
+    return [s.weighted for s in scores], mazes
 
 
-def _paper(key: CellKey, metric: str, paper: Sequence[PaperValue]) -> PaperValue | None:
-    if key.condition != "pair" or key.seat_b is None or key.relay_kind is not None:
+def _seat_models(records: Sequence[EpisodeRecord]) -> dict[str, list[str]]:
+    """Seat → the models its messages reported, over every attempt, normalised and sorted."""
+    models: dict[str, set[str]] = {}
+    for record in records:
+        messages: list[MessageRecord] = [m for a in record.attempts for m in a.messages] + record.messages
+        for message in messages:
+            if message.usage is not None and message.usage.model.strip():
+                models.setdefault(message.seat, set()).add(model_id(message.usage.model))
+    return {seat: sorted(names) for seat, names in models.items()}
+
+
+def _paper(key: CellKey, models: dict[str, list[str]], metric: str, paper: Sequence[PaperValue]) -> PaperValue | None:
+    """The published value of a paper-mode pair cell whose seats each reported exactly one model."""
+    if key.mode != "paper" or key.condition != "pair" or key.seat_b is None or key.relay_kind is not None:
         return None
-    first, second = model_name(key.seat_a), model_name(key.seat_b)
-    return next((v for v in paper if (v.metric, v.first, v.second) == (metric, first, second)), None)
+    models_a, models_b = models.get("A", []), models.get("B", [])
+    if len(models_a) != 1 or len(models_b) != 1:
+        return None
+    return next((v for v in paper if (v.metric, v.first, v.second) == (metric, models_a[0], models_b[0])), None)
+
+
+@functools.lru_cache(maxsize=4096)
+def maze_facts(rows: tuple[str, ...]) -> tuple[float, int | None]:
+    """A recorded maze's realised wall fraction and optimal path length."""
+    maze = Maze.parse(rows)
+    return maze.wall_fraction, maze.optimal_length
+
+
+def _maze_means(records: Sequence[EpisodeRecord]) -> tuple[float | None, float | None]:
+    """Mean wall fraction and optimal path length over the distinct mazes recorded (platform errors may have none)."""
+    mazes = {maze_cluster(r): tuple(r.maze) for r in records if r.maze}
+    facts = [maze_facts(rows) for _, rows in sorted(mazes.items())]
+    lengths = [length for _, length in facts if length is not None]
+    return (sum(w for w, _ in facts) / len(facts) if facts else None,
+            sum(lengths) / len(lengths) if lengths else None)
 
 
 def _cell(key: CellKey, records: list[EpisodeRecord], paper: Sequence[PaperValue], resamples: int,
           seed: int) -> Cell:
-    scored = _scored(records)
-    kinds = Counter(r.error.kind if r.error else "unknown" for r in records if r.status == "error" or r.score is None)
-    prompt = completion = 0
-    for record in records:
-        p, c = episode_tokens(record)
-        prompt, completion = prompt + p, completion + c
+    included = _counted(records)
+    platform = Counter(r.error.kind if r.error else "internal" for r in records if r.status == "error")
+    failures = [r for r in records if r.flagged]
+    prompt = sum(r.tokens[0] for r in records)
+    completion = sum(r.tokens[1] for r in records)
     cost = sum(r.cost_usd for r in records)
+    wall_fraction, optimal_length = _maze_means(records)
+    models = _seat_models(records)
+    scores, mazes = _scores(records)
     return Cell(
-        **key._asdict(), episodes=len(records), n=len(scored), errors=len(records) - len(scored),
-        error_kinds=dict(sorted(kinds.items())), mazes=len({maze_cluster(r) for r in scored}),
-        weighted=estimate(*_samples(records, "weighted"), resamples=resamples, seed=seed),
-        success=estimate(*_samples(records, "success"), resamples=resamples, seed=seed),
-        messages_mean=sum(len(r.messages) for r in scored) / len(scored) if scored else None,
+        **key._asdict(), episodes=len(records), n=len(included), flagged=sum(r.flagged for r in included),
+        excluded=sum(not counted(r) for r in failures), errors=sum(platform.values()),
+        error_kinds=dict(sorted(platform.items())),
+        failure_kinds=dict(sorted(Counter(r.error.kind for r in failures if r.error).items())),
+        mazes=len({maze_cluster(r) for r in included}),
+        weighted=estimate([s.weighted for s in scores], mazes, resamples=resamples, seed=seed),
+        success=rate([s.success for s in scores], mazes, resamples=resamples, seed=seed),
+        messages_mean=sum(len(r.messages) for r in included) / len(included) if included else None,
+        wall_fraction=wall_fraction, optimal_length=optimal_length,
         prompt_tokens=prompt, completion_tokens=completion, tokens=prompt + completion,
         tokens_per_episode=(prompt + completion) / len(records), cost_usd=cost,
-        cost_usd_per_episode=cost / len(records),
-        paper_weighted=_paper(key, "weighted", paper), paper_success=_paper(key, "binary", paper),
+        cost_usd_per_episode=cost / len(records), models_a=models.get("A", []), models_b=models.get("B", []),
+        paper_weighted=_paper(key, models, "weighted", paper), paper_success=_paper(key, models, "binary", paper),
     )
 
 
@@ -271,12 +358,12 @@ def _gaps(groups: dict[CellKey, list[EpisodeRecord]], resamples: int, seed: int)
         pair = groups.get(CellKey("pair", key.mode, key.seat_a, key.seat_a, None, None, None, None))
         if pair is None:
             continue
-        gap, shared = difference(_samples(solo, "weighted"), _samples(pair, "weighted"), resamples=resamples,
-                                 seed=seed)
+        gap, shared = paired_difference(_weighted(solo), _weighted(pair),
+                                        resamples=resamples, seed=seed)
         condition: SoloCondition = "solo-full" if key.condition == "solo-full" else "solo-split"
         gaps.append(Gap(player=key.seat_a, mode=key.mode, solo_condition=condition,
-                        solo=estimate(*_samples(solo, "weighted"), resamples=resamples, seed=seed),
-                        pair=estimate(*_samples(pair, "weighted"), resamples=resamples, seed=seed),
+                        solo=estimate(*_weighted(solo), resamples=resamples, seed=seed),
+                        pair=estimate(*_weighted(pair), resamples=resamples, seed=seed),
                         gap=gap, shared_mazes=shared))
     return sorted(gaps, key=lambda g: (g.mode, g.player, g.solo_condition))
 
@@ -289,12 +376,12 @@ def _ordering(groups: dict[CellKey, list[EpisodeRecord]], resamples: int, seed: 
         y_opens = groups.get(key._replace(seat_a=key.seat_b, seat_b=key.seat_a))
         if y_opens is None:
             continue
-        effect, shared = difference(_samples(x_opens, "weighted"), _samples(y_opens, "weighted"),
-                                    resamples=resamples, seed=seed)
+        effect, shared = paired_difference(_weighted(x_opens), _weighted(y_opens),
+                                           resamples=resamples, seed=seed)
         effects.append(OrderingEffect(
             mode=key.mode, player_x=key.seat_a, player_y=key.seat_b,
-            x_opens=estimate(*_samples(x_opens, "weighted"), resamples=resamples, seed=seed),
-            y_opens=estimate(*_samples(y_opens, "weighted"), resamples=resamples, seed=seed),
+            x_opens=estimate(*_weighted(x_opens), resamples=resamples, seed=seed),
+            y_opens=estimate(*_weighted(y_opens), resamples=resamples, seed=seed),
             effect=effect, shared_mazes=shared))
     return sorted(effects, key=lambda e: (e.mode, e.player_x, e.player_y))
 
@@ -313,57 +400,62 @@ def _relay_curves(cells: Iterable[Cell]) -> list[RelayCurve]:
 
 
 def _blamed(record: EpisodeRecord) -> str:
-    """Who an error is charged to: the seat's holder when it failed, the grader, or the platform."""
-    spec, error = record.spec, record.error
-    if error is None or error.seat is None:
-        return "platform"
-    if error.seat == "grader":
-        return spec.grader.name if spec.grader else "grader"
-    holder = spec.seat_a if error.seat == "A" else spec.seat_b
-    relay = spec.relay
-    if relay is not None and len(record.messages) >= relay.after_messages:
-        holder = (relay.seat_a if error.seat == "A" else relay.seat_b) or holder
-    return holder.name if holder else "platform"
+    """The agent a failure is blamed on: the name in `agent:<name>`, or the episode's grader."""
+    blame = record.error.blame if record.error else "platform"
+    if blame == "grader":
+        return record.spec.grader.name if record.spec.grader else "grader"
+    return blame.removeprefix("agent:")
 
 
 def _agent_errors(records: Sequence[EpisodeRecord]) -> list[AgentErrors]:
     episodes: Counter[str] = Counter()
     kinds: dict[str, Counter[str]] = {}
+    excluded: Counter[str] = Counter()
     for record in records:
         spec, relay = record.spec, record.spec.relay
         newcomers = (relay.seat_a, relay.seat_b) if relay else ()
         episodes.update({seat.name for seat in (spec.seat_a, spec.seat_b, spec.grader, *newcomers) if seat is not None})
-        if record.status == "error" or record.score is None:
-            kinds.setdefault(_blamed(record), Counter())[record.error.kind if record.error else "unknown"] += 1
+        if record.flagged and record.error is not None:
+            agent = _blamed(record)
+            kinds.setdefault(agent, Counter())[record.error.kind] += 1
+            excluded[agent] += not counted(record)
     rows = []
     for agent in sorted(set(episodes) | set(kinds)):
-        counted = kinds.get(agent, Counter())
-        total = sum(counted.values())
-        rows.append(AgentErrors(agent=agent, episodes=episodes[agent], errors=total,
-                                kinds=dict(sorted(counted.items())),
+        counts = kinds.get(agent, Counter())
+        total = sum(counts.values())
+        rows.append(AgentErrors(agent=agent, episodes=episodes[agent], errors=total, excluded=excluded[agent],
+                                kinds=dict(sorted(counts.items())),
                                 rate=total / episodes[agent] if episodes[agent] else None))
     return rows
 
 
+def _policy(records: Sequence[EpisodeRecord]) -> PolicyInForce:
+    policies = {r.spec.agent_errors for r in records}
+    return "mixed" if len(policies) > 1 else "exclude" if policies == {"exclude"} else "score"
+
+
 def analyze(records: Iterable[EpisodeRecord], *, resamples: int = RESAMPLES, seed: int = SEED,
             paper: Sequence[PaperValue] | None = None) -> Analysis:
-    """Analyse a run's records; cells come in first-seen order.
+    """Analyse a run's records, taken in episode-id order: nothing in the result depends on storage order.
 
     Args:
         records: every stored episode, errors included.
         resamples: bootstrap resamples per interval.
         seed: every bootstrap starts a generator from this seed, so results are reproducible.
-        paper: published values to set beside matching pair cells; None for the paper's own tables.
+        paper: published values to set beside matching paper-mode pair cells; None for the paper's own tables.
     """
-    records = list(records)
+    records = sorted(records, key=lambda r: (r.spec.episode_id, r.attempt))
     reference = paper_values() if paper is None else paper
     groups: dict[CellKey, list[EpisodeRecord]] = {}
     for record in records:
         groups.setdefault(cell_key(record), []).append(record)
     cells = [_cell(key, group, reference, resamples, seed) for key, group in groups.items()]
-    scored = len(_scored(records))
+    platform = Counter(r.error.kind if r.error else "internal" for r in records if r.status == "error")
     return Analysis(
-        episodes=len(records), scored=scored, errors=len(records) - scored, resamples=resamples, seed=seed,
-        cells=cells, gaps=_gaps(groups, resamples, seed), ordering=_ordering(groups, resamples, seed),
-        relay_curves=_relay_curves(cells), agent_errors=_agent_errors(records),
+        episodes=len(records), scored=sum(c.n for c in cells), flagged=sum(c.flagged for c in cells),
+        excluded=sum(c.excluded for c in cells), errors=sum(platform.values()),
+        platform_errors=dict(sorted(platform.items())), agent_error_policy=_policy(records),
+        resamples=resamples, seed=seed, cells=cells, gaps=_gaps(groups, resamples, seed),
+        ordering=_ordering(groups, resamples, seed), relay_curves=_relay_curves(cells),
+        agent_errors=_agent_errors(records),
     )

@@ -10,7 +10,7 @@ import pyarrow.parquet as pq
 import pytest
 from rich.console import Console
 
-from protocol import MazeParams, MoveRecord, Usage
+from protocol import MazeParams, Mode, MoveRecord, Usage
 from services.coordinator import (
     EpisodeError,
     EpisodeRecord,
@@ -25,27 +25,38 @@ from services.coordinator._report import CELL_COLUMNS, EPISODE_SCHEMA, ReportFil
 MINI = SeatSpec(name="gpt-4.1-mini", url="http://127.0.0.1:9001")
 FULL = SeatSpec(name="gpt-4.1", url="http://127.0.0.1:9002")
 ROGUE = SeatSpec(name="<img src=x onerror=alert(1)>", url="http://127.0.0.1:9003")
+NORTH = SeatSpec(name="north", url="http://127.0.0.1:9004")
+SOUTH = SeatSpec(name="south", url="http://127.0.0.1:9005")
+GRADER = SeatSpec(name="judge", url="http://127.0.0.1:9006")
 HOSTILE = "<script>alert('pwned')</script> & </script><!-- MOVE: right"
 MAZE = ["@.#", "..#", "#.*"]
 VIEWS = [["@?#", "?.?", "#?*"], ["@.?", ".?#", "?.*"]]
+PLAYED = {MINI.name: "gpt-4.1-mini", FULL.name: "gpt-4.1", NORTH.name: "gpt-4.1-2025-04-14",
+          SOUTH.name: "openai/gpt-4.1-mini", ROGUE.name: "rogue-1"}
+"""The model each player's vendor answers with: paper values follow these, never the players' names."""
 
 
 def episode(seat_a: SeatSpec, seat_b: SeatSpec | None, maze: int, weighted: float, *, text: str = "MOVE: down",
-            error: bool = False) -> EpisodeRecord:
+            mode: Mode = "referee", platform_error: bool = False, failure: bool = False) -> EpisodeRecord:
     names = seat_a.name if seat_b is None else f"{seat_a.name}+{seat_b.name}"
     condition = "solo-full" if seat_b is None else "pair"
-    spec = EpisodeSpec(episode_id=f"{condition}/{names}/m{maze}", condition=condition, seat_a=seat_a, seat_b=seat_b,
-                       maze=MazeParams(size=3, seed=maze))
-    messages = [MessageRecord(index=0, seat="A", player=seat_a.name, text=text, latency_s=0.2, vote="down",
-                              usage=Usage(model=seat_a.name, prompt_tokens=100, completion_tokens=20),
-                              cost_usd=0.0004)]
-    if error:
+    spec = EpisodeSpec(episode_id=f"{mode}/{condition}/{names}/m{maze}", condition=condition, seat_a=seat_a,
+                       seat_b=seat_b, maze=MazeParams(size=3, seed=maze), mode=mode,
+                       grader=GRADER if mode == "paper" else None)
+    messages = [MessageRecord(index=i, seat=seat, player=player.name, text=text, latency_s=0.2, vote="down",
+                              usage=Usage(model=PLAYED[player.name], prompt_tokens=100, completion_tokens=20),
+                              cost_usd=0.0004)
+                for i, (seat, player) in enumerate([("A", seat_a), ("B", seat_b)][:1 if seat_b is None else 2])
+                if player is not None]
+    if platform_error:
         return EpisodeRecord(spec=spec, game_id="g", maze_id=f"m{maze}", status="error", end_reason="error",
-                             error=EpisodeError(kind="protocol_violation", seat="A", message=text), messages=messages)
+                             error=EpisodeError(kind="referee_error", seat=None, message=text), messages=messages)
     moves = [MoveRecord(direction="down", source=(0, 0), target=(1, 0), valid=True),
              MoveRecord(direction="right", source=(1, 0), target=(1, 1), valid=True),
              MoveRecord(direction="right", source=(1, 1), target=(1, 2), valid=False)]
-    return EpisodeRecord(spec=spec, game_id="g", maze_id=f"m{maze}", status="failed", end_reason="wall",
+    error = EpisodeError(kind="protocol_violation", seat="A", message=text, blame=f"agent:{seat_a.name}")
+    return EpisodeRecord(spec=spec, game_id="g", maze_id=f"m{maze}", status="failed",
+                         end_reason="agent_failure" if failure else "wall", error=error if failure else None,
                          score=Score(weighted=weighted, success=False, moves=3, conflicts=0, optimal_length=4),
                          messages=messages, moves=moves, maze=MAZE, views=VIEWS)
 
@@ -56,8 +67,10 @@ def records() -> list[EpisodeRecord]:
         *(episode(MINI, MINI, m, w) for m, w in enumerate([0.25, 0.5, 0.75])),
         *(episode(FULL, MINI, m, 0.5) for m in range(3)),
         *(episode(MINI, None, m, w) for m, w in enumerate([0.5, 1.0, 0.75])),
+        *(episode(NORTH, SOUTH, m, 0.5, mode="paper") for m in range(3)),
         episode(ROGUE, MINI, 0, 0.5, text=HOSTILE),
-        episode(ROGUE, MINI, 1, 0.0, text=HOSTILE, error=True),
+        episode(ROGUE, MINI, 1, 0.0, text=HOSTILE, failure=True),
+        episode(ROGUE, MINI, 2, 0.0, text=HOSTILE, platform_error=True),
     ]
 
 
@@ -73,39 +86,70 @@ def test_report_writes_its_four_files_into_the_folder(report: ReportFiles) -> No
     assert Analysis.model_validate_json(report.analysis_json.read_text()) == report.analysis
 
 
-def test_parquet_has_one_row_per_episode_errors_unscored(records: list[EpisodeRecord], report: ReportFiles) -> None:
-    """Errors are rows with their kind and no score; tokens and cost are there for every episode."""
+def test_parquet_has_one_row_per_episode_platform_errors_unscored(records: list[EpisodeRecord],
+                                                                   report: ReportFiles) -> None:
+    """A platform error is a row with its kind and no score; a flagged failure has both; tokens are everywhere."""
     table = pq.read_table(report.episodes_parquet)
     assert table.schema.equals(EPISODE_SCHEMA)
     rows = table.to_pylist()
     assert [row["episode_id"] for row in rows] == [r.spec.episode_id for r in records]
-    error = rows[-1]
-    assert (error["status"], error["error_kind"], error["error_seat"], error["weighted"]) == (
-        "error", "protocol_violation", "A", None)
+    flagged, error = rows[-2:]
+    assert (error["status"], error["error_kind"], error["error_blame"], error["weighted"], error["counted"]) == (
+        "error", "referee_error", "platform", None, False)
+    assert (flagged["error_kind"], flagged["error_blame"], flagged["weighted"], flagged["flagged"],
+            flagged["counted"]) == ("protocol_violation", f"agent:{ROGUE.name}", 0.0, True, True)
     first = rows[0]
     assert (first["seat_a"], first["seat_b"], first["weighted"], first["tokens"], first["messages"]) == (
-        "gpt-4.1-mini", "gpt-4.1-mini", 0.25, 120, 1)
-    assert first["cost_usd"] == pytest.approx(0.0004)
+        "gpt-4.1-mini", "gpt-4.1-mini", 0.25, 240, 2)
+    assert first["cost_usd"] == pytest.approx(0.0008) and first["wall_fraction"] == pytest.approx(3 / 7)
 
 
 def test_cells_csv_has_the_documented_columns(report: ReportFiles) -> None:
+    """The paper's value sits only beside the paper-mode cell, whose seats reported gpt-4.1 and gpt-4.1-mini."""
     with report.cells_csv.open(newline="") as handle:
         reader = csv.DictReader(handle)
         rows = list(reader)
     assert reader.fieldnames == CELL_COLUMNS
     homogeneous = next(row for row in rows if (row["seat_a"], row["seat_b"]) == ("gpt-4.1-mini", "gpt-4.1-mini"))
-    assert (homogeneous["n"], homogeneous["weighted_mean"], homogeneous["paper_weighted"]) == ("3", "0.5", "0.39")
+    assert (homogeneous["mode"], homogeneous["n"], homogeneous["weighted_mean"]) == ("referee", "3", "0.5")
+    assert homogeneous["paper_weighted"] == "" and homogeneous["success_wilson_high"] != ""
+    paper = next(row for row in rows if row["seat_a"] == "north")
+    assert (paper["mode"], paper["models_a"], paper["models_b"], paper["paper_weighted"]) == (
+        "paper", "gpt-4.1", "gpt-4.1-mini", "0.5")
     rogue = next(row for row in rows if row["seat_a"] == ROGUE.name)
-    assert (rogue["errors"], rogue["error_kinds"]) == ("1", "protocol_violation=1")
+    assert (rogue["n"], rogue["flagged"], rogue["errors"], rogue["error_kinds"], rogue["failure_kinds"]) == (
+        "2", "1", "1", "referee_error=1", "protocol_violation=1")
+    assert float(rogue["wall_fraction"]) == pytest.approx(3 / 7) and rogue["optimal_length"] == "4.0"
 
 
-def test_html_shows_the_paper_value_beside_a_cell_named_like_the_paper_models(report: ReportFiles) -> None:
-    """gpt-4.1 opening for gpt-4.1-mini: the paper has 0.50 ± 0.04 weighted and 18% ± 5% success."""
+def test_html_shows_published_values_only_beside_paper_mode_cells(report: ReportFiles) -> None:
+    """north opening for south, reporting gpt-4.1 and gpt-4.1-mini: the paper has 0.50 ± 0.04 and 18% ± 5%.
+    gpt-4.1 opening for gpt-4.1-mini under the referee protocol is another protocol: no published value."""
     html = report.report_html.read_text()
-    cell = re.search(r'<td class="heat-cell" data-seat-a="gpt-4.1" data-seat-b="gpt-4.1-mini".*?</td>', html)
+    paper = re.search(r'<table class="heatmap" data-mode="paper">.*?</table>', html)
+    referee = re.search(r'<table class="heatmap" data-mode="referee">.*?</table>', html)
+    assert paper is not None and referee is not None
+    cell = re.search(r'<td class="heat-cell" data-seat-a="north" data-seat-b="south".*?</td>', paper.group(0))
     assert cell is not None
     assert "paper 0.50 ± 0.04 · 18% ± 5%" in cell.group(0)
     assert "0.500 ± 0.000" in cell.group(0)
+    assert 'class="paper"' not in referee.group(0)
+    cells_table = re.search(r'<table id="cells-table".*?</table>', html, re.S)
+    assert cells_table is not None
+    for row in re.findall(r"<tr><td>.*?</tr>", cells_table.group(0)):
+        if "<td>referee</td>" in row:
+            assert "± 0.04" not in row and "18%" not in row
+
+
+def test_html_prints_the_policy_flagged_failures_and_platform_errors_apart(report: ReportFiles) -> None:
+    html = report.report_html.read_text()
+    assert "agent failures: scored (counted in n)" in html
+    rogue = re.search(r'<td class="heat-cell" data-seat-a="&lt;img[^"]*" data-seat-b="gpt-4.1-mini".*?</td>', html)
+    assert rogue is not None and "n = 2, 1 flagged, 1 platform error" in rogue.group(0)
+    platform = re.search(r'<table id="platform-table".*?</table>', html)
+    assert platform is not None and "<td>referee_error</td><td>1</td>" in platform.group(0)
+    errors = re.search(r'<table id="error-table".*?</table>', html)
+    assert errors is not None and "<td>&lt;img src=x onerror=alert(1)&gt;</td><td>3</td><td>1</td>" in errors.group(0)
 
 
 def test_html_renders_agent_text_as_text(report: ReportFiles) -> None:
@@ -117,7 +161,7 @@ def test_html_renders_agent_text_as_text(report: ReportFiles) -> None:
     data = re.search(r'<script type="application/json" id="episodes-data">(.*?)</script>', html, re.S)
     assert data is not None
     hostile = [m["text"] for e in json.loads(data.group(1)) for m in e["messages"] if "pwned" in m["text"]]
-    assert hostile == [HOSTILE, HOSTILE]
+    assert hostile == [HOSTILE] * 6, "three episodes, two messages each"
 
 
 def test_html_needs_no_network(report: ReportFiles) -> None:
@@ -127,10 +171,12 @@ def test_html_needs_no_network(report: ReportFiles) -> None:
 
 
 def test_terminal_tables_cover_cells_gap_cost_and_errors(report: ReportFiles) -> None:
-    console = Console(record=True, width=200)
+    console = Console(record=True, width=220)
     for table in terminal_tables(report.analysis):
         console.print(table)
     text = console.export_text()
-    for title in ("Cells", "Collaboration gap", "Tokens and cost", "Errors per agent"):
+    for title in ("Cells", "Collaboration gap", "Tokens and cost", "Errors per agent", "Platform errors"):
         assert title in text
-    assert "0.39 ± 0.01" in text
+    assert "agent failures: scored (counted in n)" in text
+    paper_rows = [line for line in text.splitlines() if "0.50 ± 0.04" in line]
+    assert paper_rows and all("paper" in line and "north" in line for line in paper_rows)
