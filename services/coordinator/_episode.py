@@ -10,10 +10,11 @@ import asyncio
 import contextlib
 import hashlib
 import logging
+import re
 import time
 import uuid
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 
@@ -34,10 +35,11 @@ from protocol import (
 )
 
 from ._errors import (
+    AgentFault,
     AgentTimeoutError,
-    AgentUnreachableError,
     GraderError,
-    InfrastructureError,
+    PlatformFault,
+    RefereeUnavailableError,
 )
 from ._prices import PriceTable
 from ._prompts import Prompts
@@ -73,11 +75,18 @@ def maze_id(spec: EpisodeSpec) -> str:
     return "x-" + hashlib.sha256("\n".join(spec.maze.rows).encode()).hexdigest()[:12]
 
 
-def episode_agents(spec: EpisodeSpec) -> list[SeatSpec]:
-    """Every agent an episode talks to: its seats, relay newcomers and grader."""
+def _holders(spec: EpisodeSpec) -> list[tuple[Seat | Literal["grader"], SeatSpec]]:
+    """Every agent of an episode with the seat it holds, relay newcomers after the opening players."""
     relay = spec.relay
-    seats = (spec.seat_a, spec.seat_b, spec.grader, relay.seat_a if relay else None, relay.seat_b if relay else None)
-    return [seat for seat in seats if seat is not None]
+    holders: list[tuple[Seat | Literal["grader"], SeatSpec | None]] = [
+        ("A", spec.seat_a), ("B", spec.seat_b), ("grader", spec.grader),
+        ("A", relay.seat_a if relay else None), ("B", relay.seat_b if relay else None)]
+    return [(seat, holder) for seat, holder in holders if holder is not None]
+
+
+def episode_agents(spec: EpisodeSpec) -> list[SeatSpec]:
+    """Every agent an episode talks to: its seats, grader and relay newcomers."""
+    return [holder for _, holder in _holders(spec)]
 
 
 def pick_vote(reply: SeatReply) -> tuple[Direction | None, str | None]:
@@ -157,7 +166,7 @@ class _Relay:
             index=len(self.messages), seat=seat, player=self.holders[seat].name, text=reply.text,
             latency_s=reply.latency_s,
             vote=vote.value if vote else None, vote_error=vote_error, usage=reply.usage,
-            cost_usd=self.prices.cost(reply.usage)))
+            cost_usd=self.prices.cost(reply.usage), model_input=list(reply.calls)))
 
     async def play(self) -> EndReason | None:
         """Relay until the referee ends the game, a seat says ACTI!, or the message limit; None: the referee ended it.
@@ -174,22 +183,19 @@ class _Relay:
     async def _play(self) -> EndReason | None:
         solo = len(self.seats) == 1
         referee_mode = self.spec.mode == "referee"
+        if solo and not referee_mode:
+            return await self._answer_alone()
         pending: dict[Seat, list[VoteOutcome]] = {seat: [] for seat in self.seats}
         sent: dict[Seat, int] = {seat: 0 for seat in self.seats}
         partner_text: str | None = None
-        reviewed = False
         for index in range(self.spec.message_limit):
             if self.spec.relay is not None and index == self.spec.relay.after_messages:
                 self._hand_over()
                 sent = {seat: 0 if self.contexts[seat].endswith("-relay") else sent[seat] for seat in self.seats}
             seat = self.current = self.seats[index % len(self.seats)]
             message = self._message(seat, sent[seat], None if solo else partner_text, pending[seat])
-            if isinstance(message, SeatStart):
-                texts = self.prompts.start(message)
-            elif solo and reviewed:
-                texts = [self.prompts.review()]
-            else:
-                texts = self.prompts.turn(message, solo, self.spec.mode)
+            texts = (self.prompts.start(message) if isinstance(message, SeatStart)
+                     else self.prompts.turn(message, solo, self.spec.mode))
             pending[seat], sent[seat] = [], sent[seat] + 1
             reply = await self._send(seat, message, texts)
             direct = self._direct(seat)
@@ -213,11 +219,19 @@ class _Relay:
             if status in ("solved", "failed"):
                 return None
             if says_done(reply.text):
-                if solo and not referee_mode and not reviewed:
-                    reviewed = True  # paper mode, alone: one review before the answer is final
-                    continue
                 return "acti"
         return "message_limit"
+
+    async def _answer_alone(self) -> EndReason:
+        """Paper mode, alone (the paper's Figs. A.2, A.3): one answer with the whole route, then the critic step;
+        the answer after the critic step is final."""
+        seat = self.current = self.seats[0]
+        for sent in (0, 1):
+            message = self._message(seat, sent, None, [])
+            texts = (self.prompts.start(message) if isinstance(message, SeatStart)
+                     else self.prompts.turn(message, True, "paper"))
+            self._record(seat, await self._send(seat, message, texts), None, None)
+        return "acti"
 
     async def _direct_votes(self) -> tuple[str, list[VoteOutcome]]:
         """Votes a referee-direct seat cast since the last look, as outcomes for both seats."""
@@ -231,14 +245,28 @@ class _Relay:
         return record.status, outcomes
 
     async def grade(self, grader: AgentConnection, referee: RefereeClient) -> tuple[GameRecord, GradingRecord]:
-        """Paper mode: ask the grader for the agreed route, then let the referee score it under every convention."""
+        """Paper mode: ask the grader for the agreed route (alone: the route of the final answer), then let the
+        referee score it under every convention.
+
+        A grader that does not answer, or answers nothing usable, is a scored failure: the route is empty (no
+        progress) and `GradingRecord.error` says why. Only the referee's own failure raises.
+        """
         request = GradeRequest(game_id=self.game.game_id, size=len(self.game.maze))
-        reply = await grader.send("grader", f"{self.game.game_id}-grader-{uuid.uuid4().hex[:6]}",
-                                  [self.prompts.grader(self.messages)], request)
-        route, schema = parse_grading(reply.text)
+        prompt = self.prompts.grader(self.messages, solo=len(self.seats) == 1)
+        reply: SeatReply | None = None
+        route: list[str] = []
+        schema: dict[str, object] = {}
+        error: str | None = None
+        try:
+            reply = await grader.send("grader", f"{self.game.game_id}-grader-{uuid.uuid4().hex[:6]}", [prompt], request)
+            route, schema = parse_grading(reply.text)
+        except AgentFault as exc:  # the grader's own failure: no answer, or (GraderError) no usable one
+            error = str(exc) if isinstance(exc, GraderError) else f"the grader did not answer ({exc.kind}): {exc}"
         final = await referee.grade_route(self.game.game_id, route)
-        return final, GradingRecord(text=reply.text, route=route, schema_=schema, convention=final.convention,
-                                    usage=reply.usage, cost_usd=self.prices.cost(reply.usage))
+        usage = reply.usage if reply is not None else None
+        return final, GradingRecord(text=reply.text if reply is not None else "", route=route, schema_=schema,
+                                    convention=final.convention, usage=usage, cost_usd=self.prices.cost(usage),
+                                    error=error, model_input=list(reply.calls) if reply is not None else [])
 
     async def say_goodbye(self, final: GameRecord) -> None:
         """Tell each seat the game is over; an agent that fails to listen no longer matters to the score."""
@@ -247,75 +275,149 @@ class _Relay:
             try:
                 await self.connections[self.holders[seat].url].send(
                     seat, self.contexts[seat], [f"The game is over: {final.status}."], end)
-            except InfrastructureError as exc:
+            except AgentFault as exc:
                 logger.info("seat %s did not take the end of game %s: %s", seat, final.game_id, exc)
 
 
 def parse_grading(text: str) -> tuple[list[str], dict[str, object]]:
-    """The route and schema of a grader's YAML answer (fenced or bare).
+    """The route and schema of a grader's YAML answer (fenced or bare), in the paper's shape (Fig. A.6).
+
+    The route is the cells (or directions) of the `turn_type: move` entries, in turn order; `consider` entries
+    are dropped. Each cell becomes one entry `"a, b"` for the referee. The older shape, `schema` and a `route`
+    list of plain cells or directions, is read too.
 
     Raises:
-        GraderError: no YAML mapping with a `route` list could be read.
+        GraderError: the answer is empty, is not YAML, or has no `route` list.
     """
-    block = text.split("```yaml", 1)[1].split("```", 1)[0] if "```yaml" in text else text
+    if not text.strip():
+        raise GraderError("the grader's answer is empty")
+    fenced = re.search(r"```[A-Za-z]*[ \t]*\n(.*?)(?:```|$)", text, re.DOTALL)
     try:
-        data = yaml.safe_load(block)
+        data = yaml.safe_load(fenced.group(1) if fenced else text)
     except yaml.YAMLError as exc:
-        raise GraderError(f"grader answer is not YAML: {exc}") from exc
+        raise GraderError(f"the grader's answer is not YAML: {str(exc)[:300]}") from exc
     if not isinstance(data, dict) or not isinstance(data.get("route"), list):
-        raise GraderError("grader answer has no `route` list")
-    route = [", ".join(str(v) for v in step) if isinstance(step, list) else str(step) for step in data["route"]]
-    schema = data.get("schema")
-    return route, {str(k): v for k, v in schema.items()} if isinstance(schema, dict) else {}
+        raise GraderError("the grader's answer has no `route` list")
+    items = data["route"]
+    entries = sorted((item for item in items if isinstance(item, dict)), key=_turn)
+    moves = [item.get("coordinates") for item in entries if str(item.get("turn_type", "move")).lower() == "move"]
+    steps = [*moves, *(item for item in items if not isinstance(item, dict))]
+    schema = data.get("route_schema", data.get("schema"))
+    return ([cell for step in steps for cell in _cells(step)],
+            {str(k): v for k, v in schema.items()} if isinstance(schema, dict) else {})
+
+
+def _turn(item: dict[Any, Any]) -> float:
+    """An entry's turn number; entries without one keep their place at the end."""
+    try:
+        return float(item.get("turn"))  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return float("inf")
+
+
+def _cells(step: object) -> list[str]:
+    """The route entries of one move: `[[2, 1], [2, 2]]`, `[2, 1]`, `"(2, 1)"`, `["down"]` or `"down"`."""
+    if isinstance(step, list) and step and all(isinstance(part, list) for part in step):
+        return [", ".join(str(v) for v in part) for part in step]
+    if isinstance(step, list) and len(step) == 2 and not any(isinstance(v, (list, dict)) for v in step):
+        return [", ".join(str(v) for v in step)]
+    if isinstance(step, list):
+        return [cell for part in step for cell in _cells(part)]
+    return [] if step is None or isinstance(step, dict) else [str(step)]
+
+
+def _unreachable(spec: EpisodeSpec, agents: Mapping[str, AgentConnection]) -> EpisodeError | None:
+    """The failure of the first agent of the episode that the run could not connect to; None when all are here."""
+    for seat, holder in _holders(spec):
+        if holder.url not in agents:
+            return EpisodeError(kind="agent_unreachable", seat=seat, message=f"no connection to {holder.url}",
+                                blame="grader" if seat == "grader" else f"agent:{holder.name}")
+    return None
+
+
+def _agent_failure(exc: AgentFault, relay: _Relay) -> EpisodeError:
+    """An agent's fault, blamed on whoever held the seat whose turn it was (a relay newcomer included)."""
+    seat = relay.current
+    assert seat is not None, "an agent fails only on its turn"
+    return EpisodeError(kind=exc.kind, seat=seat, message=str(exc)[:2000], blame=f"agent:{relay.holders[seat].name}")
+
+
+async def _stop_after_error(referee: RefereeClient, game_id: str | None, kind: str) -> GameRecord | None:
+    """End a game that failed on our side and read where it stood; None when the referee cannot say."""
+    if game_id is None:
+        return None
+    try:
+        return await referee.end_game(game_id, f"error: {kind}")
+    except RefereeUnavailableError as exc:  # the referee may be what failed
+        logger.info("game %s could not be ended after a platform error: %s", game_id, exc)
+        return None
 
 
 async def play_episode(spec: EpisodeSpec, referee: RefereeClient, agents: Mapping[str, AgentConnection], *,
                        prompts: Prompts | None = None, prices: PriceTable | None = None) -> EpisodeRecord:
-    """Play one episode to its end; infrastructure failures end it as `error` with the reason, never as a score."""
+    """Play one episode to its end, and record who caused any failure (`EpisodeError.blame`).
+
+    An agent's own failure (`AgentFault`: unreachable, too slow, an empty or unusable reply, a failed task) ends
+    the game where it stands and is scored there, blamed on the agent holding the seat: in referee mode at the
+    referee's position, in paper mode as the grader reads what was said. A grader that fails scores an empty
+    route, blamed on the grader. A failure of the referee or of collabgap itself is the platform's: the episode
+    is `error`, unscored, and keeps the maze, the moves and the messages so far.
+    """
     started = time.perf_counter()
     game_id: str | None = None
+    game: GameRecord | None = None
     relay: _Relay | None = None
     grading: GradingRecord | None = None
     try:
-        needed = [s.url for s in episode_agents(spec)]
-        missing = [url for url in needed if url not in agents]
-        if missing:
-            raise AgentUnreachableError(f"no connection to {', '.join(missing)}")
         created = await referee.create_game(**game_arguments(spec))
         game_id = created.game_id
         game = await referee.get_game(game_id)
+        failure = unreachable = _unreachable(spec, agents)
+        reason: EndReason | None = None
         async with contextlib.AsyncExitStack() as stack:
             channels: dict[Seat, SeatChannel] = {
                 seat: await stack.enter_async_context(referee.seat(created.seat_tokens[seat]))
                 for seat in (("A", "B") if spec.condition == "pair" else ("A",))}
             relay = _Relay(spec, game, agents, channels, prompts or Prompts.load(), prices or PriceTable.load(),
                            referee, created.seat_tokens)
-            reason = await relay.play()
-        if spec.grader is not None and spec.mode == "paper":
+            if unreachable is None:
+                try:
+                    reason = await relay.play()
+                except AgentFault as exc:
+                    failure = _agent_failure(exc, relay)
+        if spec.grader is not None and spec.mode == "paper" and spec.grader.url in agents and relay.messages:
             final, grading = await relay.grade(agents[spec.grader.url], referee)
         else:
-            final = await referee.end_game(game_id, reason or "finished")
-        await relay.say_goodbye(final)
+            note = f"agent failure: {failure.kind}" if failure is not None else reason or "finished"
+            final = await referee.end_game(game_id, note)
+        if unreachable is None:
+            await relay.say_goodbye(final)
     except Exception as exc:  # noqa: BLE001 - one place per episode: every failure is recorded, the run goes on
-        kind = exc.kind if isinstance(exc, InfrastructureError) else "internal"
-        if kind == "internal":
+        kind = exc.kind if isinstance(exc, PlatformFault) else "internal"
+        if not isinstance(exc, PlatformFault):
             logger.exception("episode %s failed inside collabgap", spec.episode_id)
-        if game_id is not None:
-            with contextlib.suppress(InfrastructureError):
-                await referee.end_game(game_id, f"error: {kind}")
-        seat = "grader" if kind == "grader_error" else (relay.current if relay else None)
+        known = await _stop_after_error(referee, game_id, kind) or game
         return EpisodeRecord(
             spec=spec, game_id=game_id, maze_id=maze_id(spec), status="error", end_reason="error",
-            error=EpisodeError(kind=kind, seat=seat, message=str(exc)[:2000]),
-            messages=relay.messages if relay else [], grading=grading, duration_s=time.perf_counter() - started,
+            error=EpisodeError(kind=kind, seat=relay.current if relay else None, message=str(exc)[:2000]),
+            messages=relay.messages if relay else [], votes=known.votes if known else [],
+            moves=known.moves if known else [], maze=known.maze if known else [], views=known.views if known else [],
+            grading=grading, duration_s=time.perf_counter() - started, agents=_provenance(spec, agents),
         )
     end_reason: EndReason = final.end_reason if final.end_reason in ("goal", "wall", "edge") else (reason or "acti")
+    if failure is not None:
+        end_reason = "agent_failure"
+    elif grading is not None and grading.error is not None:
+        failure = EpisodeError(kind="grader_error", seat="grader", message=grading.error, blame="grader")
     return EpisodeRecord(
         spec=spec, game_id=game_id, maze_id=maze_id(spec), status="ended" if final.status == "active" else final.status,
-        end_reason=end_reason,
+        end_reason=end_reason, error=failure,
         score=Score(weighted=final.weighted_score, success=final.success, moves=len(final.moves),
                     conflicts=final.conflicts, optimal_length=final.optimal_length),
         messages=relay.messages, votes=final.votes, moves=final.moves, maze=final.maze, views=final.views,
-        grading=grading, duration_s=time.perf_counter() - started,
-        agents={s.url: agents[s.url].card_digest for s in episode_agents(spec)},
+        grading=grading, duration_s=time.perf_counter() - started, agents=_provenance(spec, agents),
     )
+
+
+def _provenance(spec: EpisodeSpec, agents: Mapping[str, AgentConnection]) -> dict[str, str]:
+    return {s.url: agents[s.url].card_digest for s in episode_agents(spec) if s.url in agents}

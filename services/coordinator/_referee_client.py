@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from typing import Any, TypeVar
 
+import anyio
 import httpx2
 import pydantic
 from mcp import Client, MCPError
 from mcp.client.streamable_http import streamable_http_client
+from mcp.types import CallToolResult
 from pydantic import BaseModel
 
 from protocol import CreatedGame, Direction, GameRecord, VoteResult
@@ -25,16 +28,28 @@ class RefereeToolError(RefereeUnavailableError):
 
 
 class _Session:
-    """One MCP client holding one bearer token."""
+    """One MCP client holding one bearer token, open in a task of its own (see `_session`).
 
-    def __init__(self, client: Client) -> None:
-        self._client = client
+    Calls run in that task's group. When the referee fails, every waiting call and every later one raises
+    `RefereeUnavailableError`, and the caller's own scope is never cancelled.
+    """
+
+    def __init__(self, url: str) -> None:
+        self._url = url
+        self._calls: asyncio.Queue[tuple[str, dict[str, Any], asyncio.Future[CallToolResult]]] = asyncio.Queue()
+        self._waiting: set[asyncio.Future[CallToolResult]] = set()
+        self._lost: str | None = None
 
     async def call(self, tool: str, arguments: dict[str, Any], result: type[ResultT]) -> ResultT:
+        if self._lost is not None:
+            raise RefereeUnavailableError(f"referee call {tool} failed: {self._lost}")
+        answer: asyncio.Future[CallToolResult] = asyncio.get_running_loop().create_future()
+        self._waiting.add(answer)
         try:
-            outcome = await self._client.call_tool(tool, arguments)
-        except (MCPError, httpx2.HTTPError, OSError) as exc:
-            raise RefereeUnavailableError(f"referee call {tool} failed: {exc}") from exc
+            await self._calls.put((tool, arguments, answer))
+            outcome = await answer
+        finally:
+            self._waiting.discard(answer)
         if outcome.is_error:
             text = " ".join(getattr(part, "text", "") for part in outcome.content)
             raise RefereeToolError(f"referee refused {tool}: {text}")
@@ -43,24 +58,77 @@ class _Session:
         except pydantic.ValidationError as exc:
             raise RefereeUnavailableError(f"referee answered {tool} outside its contract: {exc}") from exc
 
+    async def serve(self, client: Client) -> None:
+        """Run the calls as they come, side by side (a run's episodes share the coordinator's session)."""
+        async with anyio.create_task_group() as group:
+            while True:
+                tool, arguments, answer = await self._calls.get()
+                group.start_soon(self._run, client, tool, arguments, answer)
+
+    @staticmethod
+    async def _run(client: Client, tool: str, arguments: dict[str, Any],
+                   answer: asyncio.Future[CallToolResult]) -> None:
+        try:
+            outcome = await client.call_tool(tool, arguments)
+        except _LOST as exc:
+            if not answer.done():
+                answer.set_exception(RefereeUnavailableError(f"referee call {tool} failed: {exc}"))
+            return
+        if not answer.done():  # done: its caller gave up waiting
+            answer.set_result(outcome)
+
+    def lose(self, reason: str) -> None:
+        """The connection is gone: fail the calls still waiting, and every later one."""
+        self._lost = reason
+        for answer in self._waiting:
+            if not answer.done():
+                answer.set_exception(RefereeUnavailableError(f"referee call failed: {reason}"))
+
+
+_LOST = (MCPError, httpx2.HTTPError, OSError, anyio.ClosedResourceError, anyio.BrokenResourceError)
+"""How the MCP client says the referee cannot be had: a protocol error, an HTTP failure, a closed stream."""
+
+
+async def _hold(session: _Session, url: str, token: str, timeout: float, opened: asyncio.Future[None]) -> None:
+    """Hold the MCP client open and serve `session`'s calls until cancelled or the connection fails."""
+    lost = "the connection to the referee closed"
+    try:
+        async with httpx2.AsyncClient(headers={"Authorization": f"Bearer {token}"},
+                                      timeout=httpx2.Timeout(timeout)) as http:
+            async with Client(streamable_http_client(url, http_client=http), mode=PROTOCOL,
+                              read_timeout_seconds=timeout) as client:
+                if not opened.done():  # done: the opener gave up waiting
+                    opened.set_result(None)
+                await session.serve(client)
+    except* _LOST as group:
+        lost = f"cannot reach the referee at {url}: {group.exceptions[0]}"
+    finally:
+        session.lose(lost)
+        if not opened.done():
+            opened.set_exception(RefereeUnavailableError(lost))
+
 
 @contextlib.asynccontextmanager
 async def _session(url: str, token: str, timeout: float) -> AsyncIterator[_Session]:
-    headers = {"Authorization": f"Bearer {token}"}
-    body_error: Exception | None = None
+    """Open a session whose MCP client lives in a task of its own.
+
+    The SDK's transport fails its whole task group when a request cannot be posted (the referee died), which
+    would cancel the scope that holds the client open: the whole run, for the coordinator's session. Held apart,
+    that failure reaches only the calls, as `RefereeUnavailableError`.
+
+    Raises:
+        RefereeUnavailableError: the referee cannot be reached, or refused the token.
+    """
+    session = _Session(url)
+    opened: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    host = asyncio.create_task(_hold(session, url, token, timeout, opened))
     try:
-        async with httpx2.AsyncClient(headers=headers, timeout=httpx2.Timeout(timeout)) as http:
-            async with Client(streamable_http_client(url, http_client=http), mode=PROTOCOL,
-                              read_timeout_seconds=timeout) as client:
-                try:
-                    yield _Session(client)
-                except Exception as exc:  # noqa: BLE001 - re-raised below, outside the client's task group
-                    body_error = exc
-    except* (MCPError, httpx2.HTTPError, OSError) as group:
-        raise RefereeUnavailableError(f"cannot reach the referee at {url}: {group.exceptions[0]}") from group
-    if body_error is not None:
-        # Raised here, the caller's own error arrives as itself rather than wrapped in an ExceptionGroup.
-        raise body_error
+        await opened
+        yield session
+    finally:
+        host.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await host
 
 
 class SeatChannel:

@@ -24,17 +24,20 @@ from a2a.client import (
 from a2a.helpers import get_data_parts, new_data_part, new_text_part
 from a2a.types import Message, Part, Role, SendMessageRequest, StreamResponse, TaskState
 from a2a.utils.errors import A2AError, InternalError, VersionNotSupportedError
-from google.protobuf.json_format import MessageToDict
+from google.protobuf.json_format import MessageToDict, ParseError
+from google.protobuf.struct_pb2 import Struct
 
-from protocol import DATA_KEY, REFEREE_EXTENSION, SeatEnvelope, SeatMessage, Usage
+from protocol import DATA_KEY, REFEREE_EXTENSION, ModelCall, SeatEnvelope, SeatMessage, Usage
 
 from ._errors import (
     AgentError,
+    AgentFault,
     AgentTimeoutError,
     AgentUnreachableError,
     AuthFailureError,
     InfrastructureError,
     ProtocolViolationError,
+    UnexpectedError,
     VersionError,
 )
 
@@ -93,6 +96,8 @@ class SeatReply:
     latency_s: float
     usage: Usage | None = None
     """What the agent says the reply cost, from its metadata `collabgap.usage` (ignored when malformed)."""
+    calls: tuple[ModelCall, ...] = ()
+    """The model requests that made the reply, from its metadata `collabgap.calls` (ignored when malformed)."""
 
 
 def _http_status(exc: BaseException) -> int | None:
@@ -115,16 +120,25 @@ def _caused_by(exc: BaseException, kind: type[BaseException]) -> bool:
     return False
 
 
+_FROM_THE_AGENT: tuple[type[Exception], ...] = (A2AError, httpx.HTTPError, ParseError, pydantic.ValidationError,
+                                                ValueError)
+"""What the A2A client raises when the agent's bytes (or their absence) are at fault: an error it answered, an
+HTTP failure, or a body that is not JSON, protobuf or a result (the SDK's ValueError). Nothing else is the agent's."""
+
+
 @contextlib.contextmanager
 def seat_boundary(seat: str, url: str, timeout: float) -> Iterator[None]:
-    """Turn one seat's transport and protocol failures into our own errors, naming the seat."""
+    """Turn one seat's transport and protocol failures into that agent's faults, naming the seat.
+
+    An exception this cannot map is not the agent's: it is re-raised as `UnexpectedError`, the platform's.
+    """
     try:
         yield
     except InfrastructureError:
         raise
     except (TimeoutError, A2AClientTimeoutError, httpx.TimeoutException) as exc:
         raise AgentTimeoutError(f"seat {seat} ({url}): no reply within {timeout:g} s") from exc
-    except Exception as exc:  # noqa: BLE001 - the seam: every failure of a foreign agent is recorded, never raised raw
+    except _FROM_THE_AGENT as exc:
         if _caused_by(exc, _ReplyTooLarge):
             raise ProtocolViolationError(f"seat {seat} ({url}): reply larger than {MAX_REPLY_BYTES} bytes") from exc
         if _caused_by(exc, httpx.TransportError):
@@ -136,28 +150,43 @@ def seat_boundary(seat: str, url: str, timeout: float) -> Iterator[None]:
         if _http_status(exc) in (401, 403):
             raise AuthFailureError(f"seat {seat} ({url}): credentials refused ({_http_status(exc)}); "
                                    "check the agent's token variable") from exc
-        if isinstance(exc, A2AError):
-            raise ProtocolViolationError(f"seat {seat} ({url}): {type(exc).__name__}: {exc}") from exc
         raise ProtocolViolationError(f"seat {seat} ({url}): unusable reply: {type(exc).__name__}: {exc}") from exc
+    except Exception as exc:  # noqa: BLE001 - the seam re-raises what it cannot map, as ours (httpx's rule)
+        raise UnexpectedError(f"seat {seat} ({url}): collabgap failed while talking to the agent: "
+                              f"{type(exc).__name__}: {exc}") from exc
 
 
-def _usage(metadata: object) -> Usage | None:
-    reported = MessageToDict(metadata).get(DATA_KEY, {}).get("usage")
-    if reported is None:
-        return None
+_CALLS = pydantic.TypeAdapter(tuple[ModelCall, ...])
+
+
+def _reported(metadata: Struct, seat: str) -> tuple[Usage | None, tuple[ModelCall, ...]]:
+    """The usage and model calls a reply's metadata reports under `collabgap`.
+
+    Both are the agent's claim: a malformed one is logged and left out, and costs the record nothing else.
+    """
+    reported = MessageToDict(metadata).get(DATA_KEY)
+    if not isinstance(reported, dict):
+        return None, ()
+    usage: Usage | None = None
+    calls: tuple[ModelCall, ...] = ()
     try:
-        return Usage.model_validate(reported)
-    except pydantic.ValidationError:
-        return None  # usage is the agent's claim; a malformed claim costs the record nothing but the figure
+        usage = None if reported.get("usage") is None else Usage.model_validate(reported["usage"])
+    except pydantic.ValidationError as exc:
+        logger.warning("seat %s reported malformed usage; ignored: %s", seat, exc.errors()[:1])
+    try:
+        calls = _CALLS.validate_python(reported.get("calls") or ())
+    except pydantic.ValidationError as exc:
+        logger.warning("seat %s reported malformed model calls; ignored: %s", seat, exc.errors()[:1])
+    return usage, calls
 
 
-def _reply_parts(event: StreamResponse, seat: str, context_id: str) -> tuple[list[Part], Usage | None]:
+def _reply_parts(event: StreamResponse, seat: str, context_id: str) -> tuple[list[Part], Struct]:
     kind = event.WhichOneof("payload")
     if kind == "message":
         message = event.message
         if message.context_id and message.context_id != context_id:
             raise ProtocolViolationError(f"seat {seat}: reply belongs to another conversation")
-        return list(message.parts), _usage(message.metadata)
+        return list(message.parts), message.metadata
     if kind == "task":
         task = event.task
         if task.context_id and task.context_id != context_id:
@@ -168,33 +197,35 @@ def _reply_parts(event: StreamResponse, seat: str, context_id: str) -> tuple[lis
             failure = AgentError if task.status.state == TaskState.TASK_STATE_FAILED else ProtocolViolationError
             raise failure(f"seat {seat}: task ended in {state} {detail}".strip())
         parts = [part for artifact in task.artifacts for part in artifact.parts]
-        return parts or list(task.status.message.parts), _usage(task.metadata)
+        return parts or list(task.status.message.parts), task.metadata
     raise ProtocolViolationError(f"seat {seat}: expected a message or a task, got {kind}")
 
 
-def read_reply(parts: list[Part], usage: Usage | None, seat: str, started: float) -> SeatReply:
+def read_reply(parts: list[Part], metadata: Struct, seat: str, started: float) -> SeatReply:
     """Check a reply against the seat contract: some text (or a move), within the size cap."""
     texts = [part.text for part in parts if part.HasField("text")]
     moves = [item["move"] for item in get_data_parts(parts) if isinstance(item, dict) and isinstance(item.get("move"), str)]
     text = "\n".join(texts)
     if not text.strip() and not moves:
-        raise ProtocolViolationError(f"seat {seat}: reply has no text part" if parts else f"seat {seat}: empty reply")
+        why = "empty reply" if texts or not parts else "reply has no text part"
+        raise ProtocolViolationError(f"seat {seat}: {why}")
     if len(text) > MAX_REPLY_CHARS:
         raise ProtocolViolationError(f"seat {seat}: reply of {len(text)} characters exceeds the cap of {MAX_REPLY_CHARS}")
+    usage, calls = _reported(metadata, seat)
     return SeatReply(text=text, data_move=moves[0] if moves else None, latency_s=time.perf_counter() - started,
-                     usage=usage)
+                     usage=usage, calls=calls)
 
 
 async def connect_agents(stack: contextlib.AsyncExitStack, urls: list[str], *, timeout: float,
                          tokens: dict[str, str | None] | None = None) -> dict[str, AgentConnection]:
     """Open every agent of a plan on `stack`; an agent that cannot be reached is left out, and every episode it
-    plays ends as an `agent_unreachable` error naming it (the reason is logged here)."""
+    plays ends as that agent's `agent_unreachable` failure (the reason is logged here)."""
     agents: dict[str, AgentConnection] = {}
     for url in urls:
         try:
             agents[url] = await stack.enter_async_context(
                 AgentConnection.open(url, token=(tokens or {}).get(url), timeout=timeout))
-        except InfrastructureError as exc:
+        except AgentFault as exc:
             logger.warning("agent %s is unavailable; its episodes will be errors: %s", url, exc)
     return agents
 
@@ -251,17 +282,19 @@ class AgentConnection:
         """Send one seat message and wait (at most the turn timeout) for the agent's reply.
 
         Raises:
-            InfrastructureError: the agent did not answer within the contract.
+            AgentFault: the agent did not answer within the contract.
+            UnexpectedError: collabgap or the A2A client failed, not the agent.
         """
         envelope = SeatEnvelope(collabgap=data).model_dump(mode="json")
         message = Message(role=Role.ROLE_USER, message_id=uuid.uuid4().hex, context_id=context_id,
                           parts=[*(new_text_part(text) for text in texts),
                                  new_data_part(envelope, media_type="application/json")])
+        request = SendMessageRequest(message=message)  # built outside the boundary: a failure here is ours
         started = time.perf_counter()
         with seat_boundary(seat, self.url, self._timeout):
             async with asyncio.timeout(self._timeout):
-                events = [event async for event in self._client.send_message(SendMessageRequest(message=message))]
+                events = [event async for event in self._client.send_message(request)]
             if not events:
                 raise ProtocolViolationError(f"seat {seat}: no reply")
-            parts, usage = _reply_parts(events[-1], seat, context_id)
-            return read_reply(parts, usage, seat, started)
+            parts, metadata = _reply_parts(events[-1], seat, context_id)
+            return read_reply(parts, metadata, seat, started)

@@ -12,8 +12,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, NonNegativeFloat, model_validator
 
-FaultKind = Literal["rate_limit", "server_error", "hang", "malformed", "cut_stream"]
-FAULT_KINDS: tuple[FaultKind, ...] = ("rate_limit", "server_error", "hang", "malformed", "cut_stream")
+FaultKind = Literal["rate_limit", "server_error", "hang", "malformed", "cut_stream", "empty"]
+FAULT_KINDS: tuple[FaultKind, ...] = ("rate_limit", "server_error", "hang", "malformed", "cut_stream", "empty")
 
 
 class UniformLatency(BaseModel):
@@ -53,7 +53,8 @@ class FaultRule(BaseModel):
     `rate_limit`: 429 with `Retry-After`. `server_error`: 500. `hang`: no answer until the client gives up
     (bounded by `FakeVendorSettings.hang_limit`). `malformed`: 200 `application/json` whose body is not JSON.
     `cut_stream`: a stream stops cleanly after a couple of content chunks, without its final events; a
-    request that did not ask to stream gets the `malformed` answer instead.
+    request that did not ask to stream gets the `malformed` answer instead. `empty`: a well-formed answer whose
+    text is empty, as a model that says nothing (streamed or not).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
