@@ -86,8 +86,11 @@ class ServiceGroup:
         port = free_port()
         log = self._log_dir / f"{name}-{port}.log"
         with log.open("wb") as sink:
+            # Its own session: a Ctrl-C at the terminal reaches the run, which stops its games before the
+            # services go (the group stops them on exit); a service that died first would fail games in flight.
             process = subprocess.Popen(argv(port), stdout=sink, stderr=subprocess.STDOUT,
-                                       env={**os.environ, **(env or {})}, preexec_fn=_die_with_parent)
+                                       env={**os.environ, **(env or {})}, preexec_fn=_die_with_parent,
+                                       start_new_session=True)
         service = ServiceProcess(name, f"http://127.0.0.1:{port}", process, log)
         self.services.append(service)
         _wait_ready(service, ready_path)

@@ -8,8 +8,10 @@
     one, counts what comes back        and saves each record itself            URL, which expire unless
                                                                                their holder renews them
 
-The driver never writes an episode: each player saves its records into the shared store, one transaction per
-episode, and sends the record back so the driver can count progress and spend the budget. Failures:
+The driver is the run's runner (`_run._Runner`): before it sends an episode to a player it checks the budget and
+claims the episode in the store. It never writes an episode: each player plays it with the run's
+`EpisodeEngine` (the attempts, the save, one transaction per episode) and sends the record back so the driver can
+count progress and spend the budget. Ctrl-C or SIGTERM kills the players, episodes in flight unsaved. Failures:
 
 - A player that dies (its process, or its whole node) fails its calls with `RayActorError`. The driver kills
   it for good, frees its leases, starts a replacement where the cluster has room, and gives each unfinished
@@ -24,7 +26,6 @@ from __future__ import annotations
 import ipaddress
 import logging
 import math
-import os
 import socket
 import time
 import uuid
@@ -33,18 +34,15 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from pydantic import SecretStr
-
 try:
     import ray
     from ray.exceptions import GetTimeoutError, RayActorError, RayTaskError
 except ImportError:  # Ray is optional (`collabgap[ray]`): play_plan_on_ray says how to install it
     ray = None  # type: ignore[assignment]
 
+from ._engine import EngineSettings
 from ._episode import episode_agents
 from ._errors import ConfigError, CoordinatorError, InfrastructureError, StoreError
-from ._prices import PriceTable
-from ._prompts import Prompts
 from ._ray_actors import (
     _CLOSE_TIMEOUT_S,
     _CONNECT_TIMEOUT_S,
@@ -59,24 +57,16 @@ from ._ray_actors import (
     EpisodePlayer,
     LeaseLostError,
     PlayedEpisode,
-    PlayerSettings,
 )
 from ._records import EpisodeSpec
-from ._run import RunProgress, _agent_limit, _Budget, _remote_url
+from ._run import _agent_limit, _Runner
 from ._runfile import RunFile
-from ._store import Store
 
 logger = logging.getLogger(__name__)
 
 
-logger = logging.getLogger(__name__)
-
-
-def play_plan_on_ray(run: RunFile, plan: list[EpisodeSpec], store: Store, run_id: str, store_url: str,
-                     referee_url: str, token: SecretStr, progress: RunProgress,
-                     ray_address: str) -> tuple[int, int, str | None]:
-    """Play the unstored part of `plan` on the Ray cluster at `ray_address`; returns (played, errors, budget note)
-    with the meaning `_play_plan` gives them.
+def play_plan_on_ray(run: RunFile, runner: _Runner, settings: EngineSettings, ray_address: str) -> None:
+    """The Ray backend: play `runner.todo` on the Ray cluster at `ray_address`, as `_run._play_locally` does here.
 
     Connects to the cluster unless this process already did (`ray.init`), and disconnects afterwards if it
     connected. Workers import collabgap themselves: on this machine from the same environment, elsewhere from
@@ -90,13 +80,9 @@ def play_plan_on_ray(run: RunFile, plan: list[EpisodeSpec], store: Store, run_id
     """
     if ray is None:
         raise ConfigError("--ray needs Ray, which is not installed here: pip install 'collabgap[ray]'")
-    stored = store.stored_episode_ids(run_id)
-    todo = [spec for spec in plan if spec.episode_id not in stored]
-    budget = _Budget(run, 0, 0.0)
-    for record in store.episodes(run_id) if stored else []:
-        budget.add(record)
+    todo = runner.todo
     if not todo:
-        return 0, 0, None
+        return
     owns_connection = not ray.is_initialized()
     if owns_connection:
         _probe(ray_address)
@@ -104,11 +90,12 @@ def play_plan_on_ray(run: RunFile, plan: list[EpisodeSpec], store: Store, run_id
             ray.init(address=ray_address, namespace=NAMESPACE, log_to_driver=False, logging_level=logging.WARNING)
         except (ConnectionError, RuntimeError) as exc:
             raise ConfigError(f"cannot join the Ray cluster at {ray_address}: {exc}") from exc
+        runner.signals.reclaim()
     try:
         urls = sorted({agent.url for spec in todo for agent in episode_agents(spec)})
-        _check_reachable(store_url, [referee_url, *urls])
+        _check_reachable(settings.store_url, [settings.referee_url, *urls])
         limiter = ray.remote(EndpointLimiter).options(
-            name=f"collabgap-limits-{run_id}", get_if_exists=True, num_cpus=0, max_restarts=-1,
+            name=f"collabgap-limits-{settings.run_id}", get_if_exists=True, num_cpus=0, max_restarts=-1,
             max_task_retries=-1, max_concurrency=max(1000, 4 * run.concurrency.games),
             resources={"node:__internal_head__": 0.001}).remote()
         limits = {url: _agent_limit(run, url, todo) for url in urls}
@@ -119,13 +106,7 @@ def play_plan_on_ray(run: RunFile, plan: list[EpisodeSpec], store: Store, run_id
         except GetTimeoutError as exc:
             raise CoordinatorError(f"the run's limiter did not start on the Ray head node within "
                                    f"{START_TIMEOUT_S:g} s (`ray status`)") from exc
-        tokens = {url: SecretStr(value) for name, agent in run.agents.items()
-                  if (url := _remote_url(run, name)) and agent.token_env and (value := os.environ.get(agent.token_env))}
-        settings = PlayerSettings(
-            run_id=run_id, store_url=store_url, referee_url=referee_url, referee_token=token, agent_tokens=tokens,
-            turn_timeout_s=run.limits.turn_timeout_s, lease_ttl_s=run.limits.game_timeout_s, retries=run.retries,
-            prompts=Prompts.load(run.prompts_dir), prices=PriceTable.load(run.prices_file))
-        return _Scheduler(run, todo, budget, progress, settings, limiter).run()
+        _Scheduler(run, runner, settings, limiter).run()
     finally:
         if owns_connection:
             ray.shutdown()
@@ -190,12 +171,10 @@ class _Job:
 class _Scheduler:
     """The driver's loop: a window of `concurrency.games` episodes over the ready players, least busy first."""
 
-    def __init__(self, run: RunFile, todo: list[EpisodeSpec], budget: _Budget, progress: RunProgress,
-                 settings: PlayerSettings, limiter: Any) -> None:
+    def __init__(self, run: RunFile, runner: _Runner, settings: EngineSettings, limiter: Any) -> None:
         self._games = run.concurrency.games
-        self._pending = deque(_Job(spec) for spec in todo)
-        self._budget = budget
-        self._progress = progress
+        self._pending = deque(_Job(spec) for spec in runner.todo)
+        self._runner = runner
         self._settings = settings
         self._limiter = limiter
         self._tag = uuid.uuid4().hex[:6]
@@ -204,7 +183,6 @@ class _Scheduler:
         self._starting: dict[Any, _Player] = {}
         self._running: dict[Any, tuple[_Job, _Player]] = {}
         self._counted: set[str] = set()
-        self._errors = 0
         self._stop: str | None = None
         self._spawned = 0
         self._topped_up = 0.0
@@ -213,21 +191,21 @@ class _Scheduler:
         cpus = int(ray.cluster_resources().get("CPU", 0))
         self._target = max(1, min(self._games, cpus))  # with no CPU yet, one pending player asks the autoscaler
 
-    def run(self) -> tuple[int, int, str | None]:
+    def run(self) -> None:
         for _ in range(self._target):
             self._spawn()
         self._topped_up = time.monotonic()
         finished = False
         try:
-            self._loop()
-            finished = True
+            with self._runner.signals.watch(lambda: None):  # the loop sees `interrupted` within one poll
+                self._loop()
+            finished = not self._runner.interrupted
         finally:
             self._let_go(graceful=finished)
-        return len(self._counted), self._errors, self._stop
 
     def _loop(self) -> None:
         waiting_since = time.monotonic()
-        while True:
+        while not self._runner.interrupted:
             self._top_up()
             self._submit()
             if not self._running and (not self._pending or self._stop is not None):
@@ -261,11 +239,11 @@ class _Scheduler:
             player = min(ready, key=lambda p: p.running, default=None)
             if player is None:
                 return
-            if (stop := self._budget.reached()) is not None:
-                self._stop = stop
-                return
             job = self._pending.popleft()
-            ref = player.actor.play.remote(job.spec, job.submissions > 0)
+            if job.submissions == 0 and not self._runner.take(job.spec):  # the budget is spent, or another runner
+                self._stop = self._runner.stop                              # plays it
+                continue
+            ref = player.actor.play.remote(job.spec, self._runner.earlier(job.spec), job.submissions > 0)
             job.submissions += 1
             player.running += 1
             self._running[ref] = (job, player)
@@ -317,10 +295,7 @@ class _Scheduler:
         if episode_id in self._counted:
             return
         self._counted.add(episode_id)
-        self._budget.add(record)
-        self._errors += record.status == "error"
-        self._progress.retries += played.retries
-        self._progress.count(record)
+        self._runner.finish(record, played.retries)
         logger.info("episode %s stored (%s) by %s on node %s", episode_id, record.status, played.player,
                     played.node_id, extra={"episode_id": episode_id, "node_id": played.node_id,
                                            "player": played.player, "found_stored": played.found_stored})

@@ -10,34 +10,24 @@ import math
 import time
 import uuid
 from collections.abc import AsyncIterator
-from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
-
-from pydantic import SecretStr
+from typing import Any
 
 try:
     import ray
 except ImportError:  # Ray is optional (`collabgap[ray]`): play_plan_on_ray says how to install it
     ray = None  # type: ignore[assignment]
 
-from ._episode import episode_agents, play_episode
-from ._errors import CoordinatorError, InfrastructureError, StoreError
-from ._prices import PriceTable
-from ._prompts import Prompts
+from ._engine import EngineSettings, EpisodeEngine
+from ._episode import episode_agents
+from ._errors import CoordinatorError
 from ._records import EpisodeRecord, EpisodeSpec
-from ._referee_client import RefereeClient
-from ._seat_client import AgentConnection
 from ._store import Store
 
 logger = logging.getLogger(__name__)
 
-T = TypeVar("T")
-
 RESUBMISSIONS = 3
 """How often one episode goes to another player after its player was lost or could not save it."""
-SAVE_ATTEMPTS = 3
-"""Tries a player makes to save one record (1 s, then 2 s apart) before it gives the episode back."""
 START_TIMEOUT_S = 300.0
 """How long the driver waits, with episodes to play, for a player to start (image pulls, autoscaling)."""
 NAMESPACE = "collabgap"
@@ -45,6 +35,7 @@ NAMESPACE = "collabgap"
 _GAMES = "*games*"
 _POLL_S = 0.5
 _CLOSE_TIMEOUT_S = 10.0
+"""How long the driver waits for its players to close their connections."""
 _CONNECT_TIMEOUT_S = 10.0
 _TOP_UP_EVERY_S = 5.0
 _WARM_UP_S = 30.0
@@ -158,29 +149,12 @@ class EndpointLimiter:
 
 
 @dataclass(frozen=True)
-class PlayerSettings:
-    """What every player of a run needs; secrets stay `SecretStr` on their way through the cluster."""
-
-    run_id: str
-    store_url: str
-    referee_url: str
-    referee_token: SecretStr
-    agent_tokens: dict[str, SecretStr]
-    """Agent URL → bearer token, for agents whose run-file entry names a `token_env`."""
-    turn_timeout_s: float
-    lease_ttl_s: float
-    retries: int
-    prompts: Prompts
-    prices: PriceTable
-
-
-@dataclass(frozen=True)
 class PlayedEpisode:
     """What a player sends back for one episode, whose record is already in the store."""
 
     record: EpisodeRecord
     retries: int
-    """Attempts beyond the first, after infrastructure errors."""
+    """Attempts beyond the first, after platform errors."""
     player: str
     node_id: str
     """The Ray node whose player saved (or found) the record."""
@@ -188,55 +162,18 @@ class PlayedEpisode:
     """True when a player lost earlier had saved the episode before it died; nothing was played again."""
 
 
-class _Held(Generic[T]):
-    """An async context entered and left by one long-lived task, so many episodes (each its own task) can share
-    it: the referee's MCP session and the A2A clients run task groups that must close where they opened."""
-
-    def __init__(self, opener: AbstractAsyncContextManager[T]) -> None:
-        self._opener = opener
-        self._ready: asyncio.Future[T] = asyncio.get_running_loop().create_future()
-        self._stop = asyncio.Event()
-        self._task = asyncio.create_task(self._hold())
-
-    async def _hold(self) -> None:
-        try:
-            async with self._opener as value:
-                self._ready.set_result(value)
-                await self._stop.wait()
-        except Exception as exc:  # noqa: BLE001 - handed to whoever awaits `get`, or logged once it was in use
-            if self._ready.done():
-                logger.warning("a held connection ended with an error: %s", exc)
-            else:
-                self._ready.set_exception(exc)
-
-    @property
-    def ended(self) -> bool:
-        """The context closed (its connection failed, or `close` was called): open a new one for later episodes."""
-        return self._task.done()
-
-    async def get(self) -> T:
-        return await asyncio.shield(self._ready)
-
-    async def close(self) -> None:
-        self._stop.set()
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(asyncio.shield(self._task), _CLOSE_TIMEOUT_S)
-
-
 class EpisodePlayer:
-    """Plays episodes on one Ray worker process, several at once on its event loop (a Ray async actor).
-
-    It opens its own referee and agent connections on first use and keeps them for every later episode, and
-    writes each record to the store itself. The class is plain asyncio: the actor is `ray.remote(EpisodePlayer)`.
+    """Plays episodes on one Ray worker process, several at once, with the run's `EpisodeEngine` (a Ray async
+    actor); the engine saves each record into the shared store. The class is plain asyncio: the actor is
+    `ray.remote(EpisodePlayer)`.
     """
 
-    def __init__(self, name: str, settings: PlayerSettings, limiter: Any) -> None:
+    def __init__(self, name: str, settings: EngineSettings, limiter: Any) -> None:
         self._name = name
         self._settings = settings
         self._limiter = limiter
         self._store: Store | None = None
-        self._referee: _Held[RefereeClient] | None = None
-        self._agents: dict[str, _Held[AgentConnection]] = {}
+        self._engine: EpisodeEngine | None = None
 
     async def start(self) -> str:
         """Open the store; returns the Ray node this player runs on.
@@ -245,39 +182,31 @@ class EpisodePlayer:
             StoreError: the store cannot be reached from this node.
         """
         self._store = await asyncio.to_thread(Store.open, self._settings.store_url)
+        self._engine = EpisodeEngine(self._settings, self._store)
         return str(ray.get_runtime_context().get_node_id())
 
-    async def play(self, spec: EpisodeSpec, resubmitted: bool) -> PlayedEpisode:
-        """Play one episode (retrying infrastructure errors as the run file says) and save its record.
+    async def play(self, spec: EpisodeSpec, earlier: EpisodeRecord | None, resubmitted: bool) -> PlayedEpisode:
+        """Play one episode (replacing `earlier`, a stored platform error, when given) and save its record.
 
         Raises:
             StoreError: the record could not be saved; the driver gives the episode to another player.
-            InfrastructureError: the referee cannot be reached from this node.
         """
+        store, engine = self._store, self._engine
+        assert store is not None and engine is not None, "start() opens the store before any episode"
         node_id = str(ray.get_runtime_context().get_node_id())
-        if resubmitted and (earlier := await asyncio.to_thread(self._stored_record, spec.episode_id)) is not None:
-            return PlayedEpisode(earlier, 0, self._name, node_id, found_stored=True)
-        urls = sorted({agent.url for agent in episode_agents(spec)})
-        retries = 0
-        async with self._lease(urls):
-            referee = await self._connect_referee()
-            for attempt in range(1, self._settings.retries + 2):
-                agents = await self._connect_agents(urls)
-                record = await play_episode(spec, referee, agents, prompts=self._settings.prompts,
-                                            prices=self._settings.prices)
-                record = record.model_copy(update={"attempt": attempt})
-                if record.status != "error" or record.error is None or record.error.kind == "internal":
-                    break
-                if attempt <= self._settings.retries:
-                    retries += 1
-        await self._save(record)
-        return PlayedEpisode(record, retries, self._name, node_id)
+        if resubmitted:
+            stored = await asyncio.to_thread(store.episode, self._settings.run_id, spec.episode_id)
+            if stored is not None and stored != earlier:
+                return PlayedEpisode(stored, 0, self._name, node_id, found_stored=True)
+        async with self._lease(sorted({agent.url for agent in episode_agents(spec)})):
+            played = await engine.play(spec, earlier)
+        await engine.save(played.record, replace_error=earlier is not None)
+        return PlayedEpisode(played.record, played.retries, self._name, node_id)
 
     async def close(self) -> None:
         """Close the connections and the store (the driver calls this before it lets the actor go)."""
-        for held in [*self._agents.values(), *([self._referee] if self._referee else [])]:
-            await held.close()  # type: ignore[attr-defined]
-        self._agents, self._referee = {}, None
+        if self._engine is not None:
+            await self._engine.close()
         if self._store is not None:
             self._store.close()
 
@@ -300,59 +229,3 @@ class EpisodePlayer:
                 logger.warning("the limiter lost lease %s (it restarted?); limits hold again from the next episode",
                                lease_id)
                 return
-
-    async def _connect_referee(self) -> RefereeClient:
-        if self._referee is None or self._referee.ended:
-            opener = RefereeClient.connect(self._settings.referee_url,
-                                           self._settings.referee_token.get_secret_value())
-            self._referee = _Held(opener)
-        held = self._referee
-        try:
-            return await held.get()
-        except InfrastructureError:
-            if self._referee is held:
-                self._referee = None  # the next episode tries again
-            raise
-
-    async def _connect_agents(self, urls: list[str]) -> dict[str, AgentConnection]:
-        """Cached connections to `urls`; an agent that cannot be reached is left out, so its episode ends as an
-        `agent_unreachable` error (and the next attempt tries to connect again)."""
-        connections: dict[str, AgentConnection] = {}
-        for url in urls:
-            held = self._agents.get(url)
-            if held is None or held.ended:
-                token = self._settings.agent_tokens.get(url)
-                held = self._agents[url] = _Held(AgentConnection.open(
-                    url, token=token.get_secret_value() if token else None, timeout=self._settings.turn_timeout_s))
-            try:
-                connections[url] = await held.get()
-            except InfrastructureError as exc:
-                logger.warning("player %s cannot connect to %s: %s", self._name, url, exc)
-                if self._agents.get(url) is held:
-                    del self._agents[url]
-        return connections
-
-    async def _save(self, record: EpisodeRecord) -> None:
-        store = self._store
-        assert store is not None, "start() opens the store before any episode"
-        for attempt in range(1, SAVE_ATTEMPTS + 1):
-            try:
-                # False means the episode is stored already: by a save of ours that committed before its
-                # connection broke, or by a lost player. Either way it is in the store exactly once.
-                await asyncio.to_thread(store.save_episode, self._settings.run_id, record)
-                return
-            except StoreError as exc:
-                if attempt == SAVE_ATTEMPTS:
-                    raise
-                logger.warning("player %s could not save episode %s (try %d): %s", self._name,
-                               record.spec.episode_id, attempt, exc)
-                await asyncio.sleep(2 ** (attempt - 1))
-
-    def _stored_record(self, episode_id: str) -> EpisodeRecord | None:
-        store = self._store
-        assert store is not None, "start() opens the store before any episode"
-        if episode_id not in store.stored_episode_ids(self._settings.run_id):
-            return None
-        return next((r for r in store.episodes(self._settings.run_id) if r.spec.episode_id == episode_id), None)
-
-

@@ -1,4 +1,10 @@
-"""`collabgap run FILE`: play a run file's plan into its store, resuming whatever a killed run left undone."""
+"""`collabgap run FILE`: play a run file's plan into its store, resuming whatever a killed run left undone.
+
+One runner, two backends: the episodes play in this process (`_play_locally`) or on a Ray cluster
+(`_ray.play_plan_on_ray`). Both take each episode through `_Runner` (the budget, the claim that keeps a second
+runner off it, the counts) and play it with `EpisodeEngine` (the attempts, the save). Ctrl-C or SIGTERM stops
+the run: episodes in flight are dropped, nothing of them is stored, and the next run plays them.
+"""
 
 from __future__ import annotations
 
@@ -8,16 +14,22 @@ import json
 import os
 import platform
 import secrets
+import signal
 import sys
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
+from types import FrameType, TracebackType
+from typing import Any
 
 from pydantic import BaseModel, SecretStr
 
-from ._episode import episode_agents, play_episode
+from ._claims import Claims
+from ._engine import EngineSettings, EpisodeEngine
+from ._episode import episode_agents
 from ._errors import ConfigError
 from ._experiment import ExperimentResult
 from ._launch import ServiceGroup
@@ -25,9 +37,7 @@ from ._plan import expand
 from ._prices import PriceTable
 from ._prompts import Prompts
 from ._records import EpisodeRecord, EpisodeSpec
-from ._referee_client import RefereeClient
-from ._runfile import RunFile
-from ._seat_client import connect_agents
+from ._runfile import Budget, RunFile
 from ._store import Store
 
 
@@ -39,15 +49,24 @@ class RunOutcome(BaseModel):
     store_url: str
     planned: int
     already_stored: int
+    """Stored before this invocation, not counting platform errors it replays (`--retry-errors`)."""
     played: int
+    """Episodes this invocation played and stored."""
     errors: int
-    """Episodes stored as errors in this invocation (after their retries)."""
+    """Of those, platform errors that persisted after their retries (unscored; `--retry-errors` replays them)."""
+    skipped_errors: int = 0
+    """Platform errors stored earlier and not replayed (no `--retry-errors`)."""
+    elsewhere: int = 0
+    """Episodes left to other runners on the same store: claimed or stored by them while this one ran."""
     budget_reached: str | None = None
     """Why scheduling stopped early, when a budget cap was reached."""
+    interrupted: bool = False
+    """Ctrl-C or SIGTERM stopped the run; nothing was stored of the episodes in flight."""
 
     @property
     def complete(self) -> bool:
-        return self.budget_reached is None and self.already_stored + self.played == self.planned
+        return (self.budget_reached is None and not self.interrupted
+                and self.already_stored + self.played == self.planned)
 
 
 @dataclass
@@ -65,7 +84,7 @@ class RunProgress:
     def count(self, record: EpisodeRecord) -> None:
         self.done += 1
         self.errors += record.status == "error"
-        self.tokens += sum(m.usage.prompt_tokens + m.usage.completion_tokens for m in record.messages if m.usage)
+        self.tokens += sum(record.tokens)
         self.cost_usd += record.cost_usd
         for listener in self.listeners:
             listener(self)
@@ -95,67 +114,172 @@ def provenance() -> dict[str, str]:
 
 
 class _Budget:
-    def __init__(self, run: RunFile, spent_tokens: int, spent_usd: float) -> None:
-        self.caps = run.budget
-        self.tokens, self.usd = spent_tokens, spent_usd
+    """What the run has spent: every attempt and grading of every stored episode, against the run's caps."""
+
+    def __init__(self, caps: Budget) -> None:
+        self._caps = caps
+        self._spent: dict[str, tuple[int, float]] = {}
+        self._unpriced: set[str] = set()
 
     def add(self, record: EpisodeRecord) -> None:
-        self.tokens += sum(m.usage.prompt_tokens + m.usage.completion_tokens for m in record.messages if m.usage)
-        self.usd += record.cost_usd
+        """Count a stored record; a replayed error's new record replaces its old count (it holds its attempts)."""
+        self._spent[record.spec.episode_id] = (sum(record.tokens), record.cost_usd)
+        self._unpriced |= _unpriced_models(record)
 
     def reached(self) -> str | None:
-        if self.caps.max_tokens is not None and self.tokens >= self.caps.max_tokens:
-            return f"token budget reached ({self.tokens} of {self.caps.max_tokens})"
-        if self.caps.max_usd is not None and self.usd >= self.caps.max_usd:
-            return f"dollar budget reached (${self.usd:.4f} of ${self.caps.max_usd:g})"
+        tokens = sum(spent[0] for spent in self._spent.values())
+        usd = sum(spent[1] for spent in self._spent.values())
+        if self._caps.max_tokens is not None and tokens >= self._caps.max_tokens:
+            return f"token budget reached ({tokens} of {self._caps.max_tokens})"
+        if self._caps.max_usd is not None and self._unpriced:
+            return (f"the dollar budget cannot be kept: no price for model {', '.join(sorted(self._unpriced))} "
+                    "(add it to the price table)")
+        if self._caps.max_usd is not None and usd >= self._caps.max_usd:
+            return f"dollar budget reached (${usd:.4f} of ${self._caps.max_usd:g})"
         return None
 
 
-async def _play_plan(run: RunFile, plan: list[EpisodeSpec], store: Store, run_id: str, referee_url: str,
-                     token: SecretStr, progress: RunProgress) -> tuple[int, int, str | None]:
-    """Play the unstored part of `plan`; returns (played, errors, budget note)."""
-    stored = store.stored_episode_ids(run_id)
-    todo = [spec for spec in plan if spec.episode_id not in stored]
-    done = store.episodes(run_id) if stored else []
-    budget = _Budget(run, 0, 0.0)
-    for record in done:
-        budget.add(record)
-    prompts, prices = Prompts.load(run.prompts_dir), PriceTable.load(run.prices_file)
-    urls = sorted({agent.url for spec in todo for agent in episode_agents(spec)})
-    limits = {url: asyncio.Semaphore(_agent_limit(run, url, todo)) for url in urls}
+def _unpriced_models(record: EpisodeRecord) -> set[str]:
+    """Models that reported usage in the record but have no price (their cost is unknown)."""
+    gradings = [g for g in (record.grading, *(a.grading for a in record.attempts)) if g is not None]
+    messages = [m for a in record.attempts for m in a.messages] + record.messages
+    priced = [(m.usage, m.cost_usd) for m in messages] + [(g.usage, g.cost_usd) for g in gradings]
+    return {usage.model for usage, cost in priced if usage is not None and cost is None}
+
+
+class _Signals:
+    """Ctrl-C and SIGTERM during a run: the backend that `watch`es stops and drops the episodes in flight;
+    outside a backend, and on a second signal, they raise `KeyboardInterrupt` as Ctrl-C always does."""
+
+    def __init__(self) -> None:
+        self.received = False
+        self._on_signal: Callable[[], object] | None = None
+        self._previous: dict[int, Any] = {}
+
+    def __enter__(self) -> _Signals:
+        if threading.current_thread() is threading.main_thread():
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                self._previous[signum] = signal.signal(signum, self._handle)
+        return self
+
+    def reclaim(self) -> None:
+        """Take the signals back from a library that set its own handlers (`ray.init` sets SIGTERM's)."""
+        for signum in self._previous:
+            signal.signal(signum, self._handle)
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        for signum, handler in self._previous.items():
+            signal.signal(signum, handler)
+
+    @contextlib.contextmanager
+    def watch(self, on_signal: Callable[[], object]) -> Iterator[None]:
+        self._on_signal = on_signal
+        try:
+            yield
+        finally:
+            self._on_signal = None
+
+    def _handle(self, signum: int, frame: FrameType | None) -> None:
+        again, self.received = self.received, True
+        if again or self._on_signal is None:
+            raise KeyboardInterrupt
+        self._on_signal()
+
+
+class _Runner:
+    """The driver's side of a run, the same on both backends: what is left to play, the claim on each episode,
+    the budget, and what the played episodes count."""
+
+    def __init__(self, run: RunFile, plan: list[EpisodeSpec], store: Store, claims: Claims, progress: RunProgress,
+                 signals: _Signals, retry_errors: bool) -> None:
+        records = {record.spec.episode_id: record for record in store.episodes(run.name)}
+        errors = {episode_id for episode_id, record in records.items() if record.status == "error"}
+        self.replays = {episode_id: records[episode_id] for episode_id in errors} if retry_errors else {}
+        self.todo = [spec for spec in plan if spec.episode_id not in records or spec.episode_id in self.replays]
+        self.already_stored = len(records) - len(self.replays)
+        self.skipped_errors = 0 if retry_errors else len(errors)
+        self.signals = signals
+        self.stop: str | None = None
+        self.played = self.errors = self.elsewhere = 0
+        self._claims = claims
+        self._progress = progress
+        self._lock = threading.Lock()  # `take` runs in worker threads of the local backend
+        self._budget = _Budget(run.budget)
+        for record in records.values():
+            self._budget.add(record)
+
+    @property
+    def interrupted(self) -> bool:
+        return self.signals.received
+
+    def take(self, spec: EpisodeSpec) -> bool:
+        """Whether to play the episode now: no signal, the budget not spent, and this runner's claim on it
+        (blocking: it asks the store)."""
+        with self._lock:
+            if self.interrupted or self.stop is not None:
+                return False
+            if (stop := self._budget.reached()) is not None:
+                self.stop = stop
+                return False
+        if not self._claims.take(spec.episode_id, replace_error=spec.episode_id in self.replays):
+            with self._lock:
+                self.elsewhere += 1
+            return False
+        return True
+
+    def earlier(self, spec: EpisodeSpec) -> EpisodeRecord | None:
+        """The stored platform error that playing `spec` replaces, if any."""
+        return self.replays.get(spec.episode_id)
+
+    def finish(self, record: EpisodeRecord, retries: int) -> None:
+        """Count a played episode whose record is in the store."""
+        with self._lock:
+            self._budget.add(record)
+            self.played += 1
+            self.errors += record.status == "error"
+        self._progress.retries += retries
+        self._progress.count(record)
+
+    def outcome(self, run_id: str, run_dir: Path, store_url: str, planned: int) -> RunOutcome:
+        return RunOutcome(run_id=run_id, run_dir=run_dir, store_url=store_url, planned=planned,
+                          already_stored=self.already_stored, played=self.played, errors=self.errors,
+                          skipped_errors=self.skipped_errors, elsewhere=self.elsewhere, budget_reached=self.stop,
+                          interrupted=self.interrupted)
+
+
+async def _play_locally(run: RunFile, runner: _Runner, settings: EngineSettings, store: Store) -> None:
+    """The local backend: every episode of `runner.todo` on this event loop, within the run's concurrency."""
+    engine = EpisodeEngine(settings, store)
+    urls = sorted({agent.url for spec in runner.todo for agent in episode_agents(spec)})
+    limits = {url: asyncio.Semaphore(_agent_limit(run, url, runner.todo)) for url in urls}
     games = asyncio.Semaphore(run.concurrency.games)
-    played = errors = 0
-    stop: str | None = None
-    async with contextlib.AsyncExitStack() as stack:
-        referee = await stack.enter_async_context(RefereeClient.connect(referee_url, token.get_secret_value()))
-        tokens = {str(_remote_url(run, name)): os.environ.get(agent.token_env) for name, agent in run.agents.items()
-                  if agent.url and agent.token_env}
-        agents = await connect_agents(stack, urls, tokens=tokens, timeout=run.limits.turn_timeout_s)
 
-        async def one(spec: EpisodeSpec) -> None:
-            nonlocal played, errors, stop
-            async with games:
-                if stop is not None or (stop := budget.reached()) is not None:
-                    return
-                seats = sorted({agent.url for agent in episode_agents(spec)})
-                async with contextlib.AsyncExitStack() as held:
-                    for url in seats:  # sorted, so two episodes never wait on each other's agents
-                        await held.enter_async_context(limits[url])
-                    for attempt in range(1, run.retries + 2):
-                        record = await play_episode(spec, referee, agents, prompts=prompts, prices=prices)
-                        record = record.model_copy(update={"attempt": attempt})
-                        if record.status != "error" or record.error is None or record.error.kind == "internal":
-                            break
-                        if attempt <= run.retries:
-                            progress.retries += 1
-                budget.add(record)
-                if await asyncio.to_thread(store.save_episode, run_id, record):
-                    played += 1
-                    errors += record.status == "error"
-                    progress.count(record)
+    async def one(spec: EpisodeSpec) -> None:
+        async with games:
+            if not await asyncio.to_thread(runner.take, spec):
+                return
+            async with contextlib.AsyncExitStack() as held:
+                for url in sorted({agent.url for agent in episode_agents(spec)}):
+                    await held.enter_async_context(limits[url])  # sorted: two episodes never wait on each other
+                earlier = runner.earlier(spec)
+                played = await engine.play(spec, earlier)
+            if await engine.save(played.record, replace_error=earlier is not None):
+                runner.finish(played.record, played.retries)
 
-        await asyncio.gather(*(one(spec) for spec in todo))
-    return played, errors, stop
+    loop = asyncio.get_running_loop()
+    gathering = asyncio.gather(*(one(spec) for spec in runner.todo))
+    try:
+        with runner.signals.watch(lambda: loop.call_soon_threadsafe(gathering.cancel)):
+            await gathering
+    except asyncio.CancelledError:
+        if not runner.interrupted:
+            raise
+    except BaseException:
+        gathering.cancel()
+        raise
+    finally:
+        await engine.close()
 
 
 def _agent_limit(run: RunFile, url: str, plan: list[EpisodeSpec]) -> int:
@@ -167,16 +291,22 @@ def _agent_limit(run: RunFile, url: str, plan: list[EpisodeSpec]) -> int:
 
 
 def execute_run(run: RunFile, path: Path, *, on_plan: Callable[[RunProgress], None] | None = None,
-                progress: RunProgress | None = None, ray_address: str | None = None) -> RunOutcome:
+                progress: RunProgress | None = None, ray_address: str | None = None,
+                retry_errors: bool = False) -> RunOutcome:
     """Start the referee and the run's local agents, play what the store lacks, stop everything.
 
-    A second call with the same file skips every stored episode; the store refuses a changed run file. With
-    `ray_address`, the episodes are spread over that Ray cluster, whose workers write to the same store.
+    A second call with the same file skips every stored episode (and, with `retry_errors`, replays the stored
+    platform errors); the store refuses a changed run file. Runners sharing a store share the plan: each
+    episode is claimed by one of them. With `ray_address`, the episodes are spread over that Ray cluster, whose
+    workers write to the same store. Ctrl-C or SIGTERM ends the call with `interrupted` set.
+
+    Raises:
+        KeyboardInterrupt: Ctrl-C or SIGTERM before any episode started, or a second one.
     """
     run_dir, store_url = run_paths(run, path)
     run_dir.mkdir(parents=True, exist_ok=True)
     progress = progress or RunProgress()
-    with Store.open(store_url) as store, ServiceGroup(log_dir=run_dir / "logs") as services:
+    with _Signals() as signals, Store.open(store_url) as store, ServiceGroup(log_dir=run_dir / "logs") as services:
         store.start_run(run.name, run.snapshot(), {**provenance(), "run_file": json.loads(run.model_dump_json())})
         if run.referee is not None:
             referee_url = str(run.referee.url)
@@ -189,19 +319,26 @@ def execute_run(run: RunFile, path: Path, *, on_plan: Callable[[RunProgress], No
             if agent.player is not None:
                 local[name] = services.start_agent(agent.player, *agent.serve_options())
         plan = expand(run, path.parent, lambda name: local.get(name) or _remote_url(run, name) or "")
-        stored = len(store.stored_episode_ids(run.name))
-        progress.planned, progress.done = len(plan), stored
-        if on_plan is not None:
-            on_plan(progress)
-        if ray_address is None:
-            played, errors, stop = asyncio.run(_play_plan(run, plan, store, run.name, referee_url, token, progress))
-        else:
-            from ._ray import play_plan_on_ray  # Ray is an optional dependency
+        agent_tokens = {url: SecretStr(value) for name, agent in run.agents.items()
+                        if (url := _remote_url(run, name)) and agent.token_env
+                        and (value := os.environ.get(agent.token_env))}
+        settings = EngineSettings(
+            run_id=run.name, store_url=store_url, referee_url=referee_url, referee_token=token,
+            agent_tokens=agent_tokens, turn_timeout_s=run.limits.turn_timeout_s,
+            lease_ttl_s=run.limits.game_timeout_s, retries=run.retries,
+            prompts=Prompts.load(run.prompts_dir), prices=PriceTable.load(run.prices_file))
+        with Claims(store, run.name) as claims:
+            runner = _Runner(run, plan, store, claims, progress, signals, retry_errors)
+            progress.planned, progress.done = len(plan), runner.already_stored
+            if on_plan is not None:
+                on_plan(progress)
+            if ray_address is None:
+                asyncio.run(_play_locally(run, runner, settings, store))
+            else:
+                from ._ray import play_plan_on_ray  # Ray is an optional dependency
 
-            played, errors, stop = play_plan_on_ray(run, plan, store, run.name, store_url, referee_url, token,
-                                                    progress, ray_address)
-    return RunOutcome(run_id=run.name, run_dir=run_dir, store_url=store_url, planned=len(plan),
-                      already_stored=stored, played=played, errors=errors, budget_reached=stop)
+                play_plan_on_ray(run, runner, settings, ray_address)
+    return runner.outcome(run.name, run_dir, store_url, len(plan))
 
 
 def load_records(run_dir: Path, store_url: str | None = None, run_id: str | None = None) -> list[EpisodeRecord]:

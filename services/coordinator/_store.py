@@ -9,6 +9,9 @@ asks which episodes are already stored and plays only the others:
         for record in play(spec for spec in plan if spec.episode_id not in done):
             store.save_episode(run_id, record)
 
+Runners sharing a run claim each episode before they play it (`claim`), and renew their claims while they
+play (`renew_claims`); saving an episode ends its claim. A claim not renewed within its lease can be taken over.
+
 The tables are described in `_store_schema`; records hold no secrets, so neither does the store.
 """
 
@@ -18,7 +21,8 @@ import json
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -32,9 +36,12 @@ from sqlalchemy import (
     event,
     func,
     insert,
+    delete,
     inspect,
     select,
+    update,
 )
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError, SQLAlchemyError
 
@@ -43,6 +50,7 @@ from ._records import EpisodeRecord
 from ._store_schema import (
     PREFIX,
     SCHEMA_VERSION,
+    claims,
     episode_row,
     episodes,
     message_rows,
@@ -155,12 +163,15 @@ class Store:
         with self._transaction(f"read the episodes of run {run_id!r}") as conn:
             return set(conn.scalars(select(episodes.c.episode_id).where(episodes.c.run_id == run_id)))
 
-    def save_episode(self, run_id: str, record: EpisodeRecord) -> bool:
-        """Store one episode (its row, messages, votes and moves) in one transaction.
+    def save_episode(self, run_id: str, record: EpisodeRecord, *, replace_error: bool = False) -> bool:
+        """Store one episode (its row, messages, votes and moves) in one transaction, ending its claim.
+
+        With `replace_error`, the record takes the place of the episode's stored platform error (`--retry-errors`).
 
         Returns:
-            False, having written nothing, when the run already holds this episode id; True otherwise.
-            Of several threads or processes saving the same episode at once, exactly one gets True.
+            False, having written nothing, when the run already holds this episode id (other than an error
+            being replaced); True otherwise. Of several threads or processes saving the same episode at once,
+            exactly one gets True.
 
         Raises:
             StoreError: the run was never started, or the database fails.
@@ -170,11 +181,16 @@ class Store:
         row = episode_row(run_id, record, datetime.now(UTC))
         try:
             with self._transaction(action) as conn:
+                if replace_error:
+                    conn.execute(delete(episodes).where(episodes.c.run_id == run_id,
+                                                        episodes.c.episode_id == episode_id,
+                                                        episodes.c.status == "error"))
                 episode = conn.execute(insert(episodes).values(row).returning(episodes.c.id)).scalar_one()
                 for table, rows in ((messages, message_rows(episode, record)), (votes, vote_rows(episode, record)),
                                     (moves, move_rows(episode, record))):
                     if rows:
                         conn.execute(insert(table), rows)
+                conn.execute(delete(claims).where(claims.c.run_id == run_id, claims.c.episode_id == episode_id))
         except IntegrityError as exc:
             with self._transaction(action) as conn:
                 if self._is_stored(conn, run_id, episode_id):
@@ -183,6 +199,87 @@ class Store:
                     raise StoreError(f"cannot {action}: the run is not in {self._where}; call start_run first") from exc
             raise StoreError(f"cannot {action} in {self._where}: {_reason(exc)}") from exc
         return True
+
+    def episode(self, run_id: str, episode_id: str) -> EpisodeRecord | None:
+        """One stored episode of the run, or None.
+
+        Raises:
+            StoreError: the database fails, or the record does not match this version's `EpisodeRecord`.
+        """
+        with self._transaction(f"read episode {episode_id!r} of run {run_id!r}") as conn:
+            stored = conn.scalar(select(episodes.c.record_json).where(episodes.c.run_id == run_id,
+                                                                      episodes.c.episode_id == episode_id))
+        return None if stored is None else self._record(run_id, episode_id, stored)
+
+    def claim(self, run_id: str, episode_id: str, runner_id: str, ttl_s: float, *,
+              replace_error: bool = False) -> bool:
+        """Claim an unstored episode for `runner_id` for `ttl_s` seconds, in one transaction: a claim nobody
+        holds is taken, one that expired unrenewed is taken over, one of another runner is left alone.
+
+        With `replace_error`, a stored platform error counts as unstored (`--retry-errors`).
+
+        Returns:
+            True when the runner holds the claim now (again, if it held it already); False when another runner
+            holds it or the episode is stored.
+
+        Raises:
+            StoreError: the run was never started, or the database fails.
+        """
+        now = datetime.now(UTC)
+        values = {"run_id": run_id, "episode_id": episode_id, "runner_id": runner_id,
+                  "expires_at": now + timedelta(seconds=ttl_s)}
+        action = f"claim episode {episode_id!r} of run {run_id!r}"
+        try:
+            with self._transaction(action) as conn:
+                dialect_insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+                upsert = dialect_insert(claims).values(values)
+                upsert = upsert.on_conflict_do_update(
+                    index_elements=[claims.c.run_id, claims.c.episode_id],
+                    set_={"runner_id": upsert.excluded.runner_id, "expires_at": upsert.excluded.expires_at},
+                    where=(claims.c.expires_at <= now) | (claims.c.runner_id == runner_id))
+                if conn.execute(upsert.returning(claims.c.runner_id)).first() is None:
+                    return False
+                # Checked after the claim, so a save that committed meanwhile (ending the old claim) is seen.
+                status = conn.scalar(select(episodes.c.status).where(episodes.c.run_id == run_id,
+                                                                     episodes.c.episode_id == episode_id))
+                if status is not None and not (replace_error and status == "error"):
+                    conn.execute(delete(claims).where(claims.c.run_id == run_id, claims.c.episode_id == episode_id))
+                    return False
+                return True
+        except IntegrityError as exc:
+            raise StoreError(f"cannot {action}: the run is not in {self._where}; call start_run first") from exc
+
+    def renew_claims(self, run_id: str, runner_id: str, ttl_s: float) -> int:
+        """Push every claim of `runner_id` `ttl_s` seconds ahead; returns how many it holds.
+
+        Raises:
+            StoreError: the database fails.
+        """
+        expires_at = datetime.now(UTC) + timedelta(seconds=ttl_s)
+        with self._transaction(f"renew the claims of {runner_id} on run {run_id!r}") as conn:
+            mine = (claims.c.run_id == run_id) & (claims.c.runner_id == runner_id)
+            return conn.execute(update(claims).where(mine).values(expires_at=expires_at)).rowcount
+
+    def release_claims(self, run_id: str, runner_ids: Iterable[str]) -> None:
+        """Drop every claim of these runners: theirs stored nothing, and others may play them now.
+
+        Raises:
+            StoreError: the database fails.
+        """
+        with self._transaction(f"release claims on run {run_id!r}") as conn:
+            conn.execute(delete(claims).where(claims.c.run_id == run_id, claims.c.runner_id.in_(list(runner_ids))))
+
+    def claim_holders(self, run_id: str) -> dict[str, int]:
+        """Runner id → how many unexpired claims it holds on the run.
+
+        Raises:
+            StoreError: the database fails.
+        """
+        query = (select(claims.c.runner_id, func.count()).where(claims.c.run_id == run_id,
+                                                                claims.c.expires_at > datetime.now(UTC))
+                 .group_by(claims.c.runner_id))
+        with self._transaction(f"read the claims on run {run_id!r}") as conn:
+            return {runner_id: count for runner_id, count in conn.execute(query).all()}
 
     def episodes(self, run_id: str) -> list[EpisodeRecord]:
         """The run's episode records, equal to the saved ones, in the order they were saved (none: empty).
@@ -193,14 +290,14 @@ class Store:
         with self._transaction(f"read the episodes of run {run_id!r}") as conn:
             stored = conn.execute(select(episodes.c.episode_id, episodes.c.record_json)
                                   .where(episodes.c.run_id == run_id).order_by(episodes.c.id)).all()
-        records = []
-        for episode_id, record_json in stored:
-            try:
-                records.append(EpisodeRecord.model_validate_json(record_json))
-            except ValidationError as exc:
-                raise StoreError(f"episode {episode_id!r} of run {run_id!r} in {self._where} is not an "
-                                 f"EpisodeRecord this collabgap can read: {exc.error_count()} errors") from exc
-        return records
+        return [self._record(run_id, episode_id, record_json) for episode_id, record_json in stored]
+
+    def _record(self, run_id: str, episode_id: str, record_json: str) -> EpisodeRecord:
+        try:
+            return EpisodeRecord.model_validate_json(record_json)
+        except ValidationError as exc:
+            raise StoreError(f"episode {episode_id!r} of run {run_id!r} in {self._where} is not an "
+                             f"EpisodeRecord this collabgap can read: {exc.error_count()} errors") from exc
 
     def runs(self) -> list[RunSummary]:
         """Every stored run with its episode and error counts, oldest first.

@@ -27,11 +27,11 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-from protocol import MazeParams, Usage
+from protocol import MazeParams
 
-from ._records import EpisodeRecord
+from ._records import EpisodeRecord, MessageRecord
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 """The layout of the tables below; stored in `collabgap_meta` under `schema_version`."""
 
 PREFIX = "collabgap_"
@@ -104,10 +104,10 @@ episodes = Table(
     Column("conflicts", Integer),
     Column("optimal_length", Integer),
     Column("message_count", Integer, nullable=False),
-    Column("tokens_in", Integer, comment="prompt tokens of all messages and the grading; NULL: none reported"),
+    Column("tokens_in", Integer, comment="prompt tokens of every attempt's messages and grading; NULL: none reported"),
     Column("tokens_out", Integer, comment="completion tokens, likewise"),
     Column("tokens_reasoning", Integer, comment="reasoning tokens, likewise"),
-    Column("cost_usd", Float, comment="priced messages and grading; NULL: nothing priced"),
+    Column("cost_usd", Float, comment="priced messages and gradings of every attempt; NULL: nothing priced"),
     Column("grading_convention", String),
     Column("grading_route", Text, comment="the graded route, space-separated"),
     Column("duration_s", Float, nullable=False),
@@ -116,6 +116,16 @@ episodes = Table(
     # Two writers racing to store the same episode: the database lets exactly one of them in.
     UniqueConstraint("run_id", "episode_id", name=f"{PREFIX}episodes_run_episode_key"),
 )
+
+
+claims = Table(
+    f"{PREFIX}claims", metadata,
+    Column("run_id", String, ForeignKey(runs.c.run_id), primary_key=True),
+    Column("episode_id", String, primary_key=True),
+    Column("runner_id", String, nullable=False, comment="host/pid/nonce of the runner playing the episode"),
+    Column("expires_at", UTCDateTime, nullable=False, comment="the runner renews it while it plays"),
+)
+"""Episodes being played: one runner each, until the episode is stored or the claim expires unrenewed."""
 
 
 def _episode_fk() -> Column[int]:
@@ -176,17 +186,20 @@ def _total(values: list[int | None]) -> int | None:
 
 
 def _costs(record: EpisodeRecord) -> float | None:
-    costs = [m.cost_usd for m in record.messages] + [record.grading.cost_usd if record.grading else None]
+    gradings = [record.grading, *(attempt.grading for attempt in record.attempts)]
+    costs = [m.cost_usd for m in _all_messages(record)] + [g.cost_usd for g in gradings if g is not None]
     known = [cost for cost in costs if cost is not None]
     return sum(known) if known else None
+
+
+def _all_messages(record: EpisodeRecord) -> list[MessageRecord]:
+    return [message for attempt in record.attempts for message in attempt.messages] + record.messages
 
 
 def episode_row(run_id: str, record: EpisodeRecord, stored_at: datetime) -> dict[str, Any]:
     """The `collabgap_episodes` row of one record."""
     spec, score, error, relay, grading = record.spec, record.score, record.error, record.spec.relay, record.grading
-    usages: list[Usage] = [m.usage for m in record.messages if m.usage is not None]
-    if grading is not None and grading.usage is not None:
-        usages.append(grading.usage)
+    usages = record.usages
     return {
         "run_id": run_id,
         "episode_id": spec.episode_id,

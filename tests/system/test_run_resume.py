@@ -1,4 +1,5 @@
-"""Issue 4: a run file covering every condition runs; killed with SIGKILL midway, it resumes to exactly its plan."""
+"""A run file covering every condition runs; killed with SIGKILL, or stopped with Ctrl-C, midway, it resumes to
+exactly its plan."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import sqlite3
 import subprocess
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 from services.coordinator import Store, load_run_file
@@ -34,22 +36,27 @@ def stored(database: Path) -> int:
             return 0
 
 
-def test_killed_run_resumes_without_losing_or_repeating_an_episode(tmp_path: Path) -> None:
-    path = run_file(tmp_path)
-    plan = {spec.episode_id for spec in plan_run(load_run_file(path), path)}
-    database = tmp_path / "runs" / "scripted-all-conditions" / "store.db"
-    runner = subprocess.Popen([*COMMAND, str(path)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+def stop_midway(runner: subprocess.Popen[str], database: Path, planned: int, stop: Callable[[], None]) -> None:
     midway = threading.Event()
     for _ in range(1200):  # up to 60 s for a third of the plan
-        if stored(database) >= len(plan) // 3:
+        if stored(database) >= planned // 3:
             midway.set()
             break
         midway.wait(0.05)
     assert midway.is_set(), "the run stored too few episodes before the deadline"
-    os.kill(runner.pid, signal.SIGKILL)
+    stop()
+
+
+def test_killed_run_resumes_without_losing_or_repeating_an_episode(tmp_path: Path) -> None:
+    path = run_file(tmp_path)
+    plan = {spec.episode_id for spec in plan_run(load_run_file(path), path)}
+    database = tmp_path / "runs" / "scripted-all-conditions" / "store.db"
+    runner = subprocess.Popen([*COMMAND, str(path)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, text=True)
+    stop_midway(runner, database, len(plan), lambda: os.kill(runner.pid, signal.SIGKILL))
     runner.wait(timeout=10)
     assert 0 < stored(database) < len(plan)
 
+    # The killed runner's claims on its episodes in flight are taken over at once: its process is gone.
     finished = subprocess.run([*COMMAND, str(path)], capture_output=True, text=True, timeout=300)
     assert finished.returncode == 0, finished.stdout + finished.stderr
     assert "already stored" in finished.stdout
@@ -60,3 +67,27 @@ def test_killed_run_resumes_without_losing_or_repeating_an_episode(tmp_path: Pat
     assert not [record for record in records if record.status == "error"]
     conditions = {(r.spec.condition, r.spec.mode, r.spec.relay.kind if r.spec.relay else None) for r in records}
     assert len(conditions) == 6
+
+
+def test_ctrl_c_stores_no_episode_in_flight_and_the_next_run_plays_them(tmp_path: Path) -> None:
+    """Ctrl-C reaches the runner's whole process group, as at a terminal; the run's services are not in it."""
+    path = run_file(tmp_path)
+    plan = {spec.episode_id for spec in plan_run(load_run_file(path), path)}
+    database = tmp_path / "runs" / "scripted-all-conditions" / "store.db"
+    runner = subprocess.Popen([*COMMAND, str(path)], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                              start_new_session=True)
+    stop_midway(runner, database, len(plan), lambda: os.killpg(runner.pid, signal.SIGINT))
+    out, _ = runner.communicate(timeout=60)
+    assert runner.returncode == 130, out
+    assert "Interrupted" in out
+    with Store.open(f"sqlite:///{database}") as store:
+        records = store.episodes("scripted-all-conditions")
+    assert 0 < len(records) < len(plan)
+    assert [r.spec.episode_id for r in records if r.status == "error"] == []  # none stored as a failure
+
+    finished = subprocess.run([*COMMAND, str(path)], capture_output=True, text=True, timeout=300)
+    assert finished.returncode == 0, finished.stdout + finished.stderr
+    assert f"{len(records)} already stored, {len(plan) - len(records)} played now" in finished.stdout
+    with Store.open(f"sqlite:///{database}") as store:
+        ids = sorted(record.spec.episode_id for record in store.episodes("scripted-all-conditions"))
+    assert ids == sorted(plan)
