@@ -49,6 +49,7 @@ from ._check_card import (
 from ._episode import pick_vote
 from ._errors import (
     AgentError,
+    AgentFault,
     AgentTimeoutError,
     AgentUnreachableError,
     AuthFailureError,
@@ -147,7 +148,7 @@ async def _converse(url: str, token: str | None, deadline_s: float) -> list[Chec
             async with asyncio.timeout(deadline_s + 1):  # open() has its own; this one bounds a hung connect
                 connection = await stack.enter_async_context(
                     AgentConnection.open(url, token=token, timeout=deadline_s))
-        except (InfrastructureError, TimeoutError) as exc:
+        except (AgentFault, TimeoutError) as exc:
             return [_failure("conversation.start", exc, deadline_s),
                     *(skipped(name, "conversation.start") for name in CONVERSATION_CHECKS[1:])]
         except Exception as exc:  # noqa: BLE001 - the seam: the SDK refusing a card is a finding about the agent
@@ -171,7 +172,7 @@ async def _exchange(connection: AgentConnection, context: str, name: str, texts:
     try:
         async with asyncio.timeout(deadline_s + 1):  # a backstop: the connection's own turn timeout fires first
             reply = await connection.send("A", context, texts, message)
-    except (InfrastructureError, TimeoutError) as exc:
+    except (AgentFault, TimeoutError) as exc:
         return _failure(name, exc, deadline_s), None
     return passed(name, f"{message.kind}: a reply of {len(reply.text):,} characters in {reply.latency_s:.2f} s "
                         f"(caps: {MAX_REPLY_CHARS:,} characters, {MAX_REPLY_BYTES:,} bytes)"), reply
