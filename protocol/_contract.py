@@ -85,6 +85,8 @@ class GameRecord(_Result):
     maze: list[str]
     views: list[list[str]]
     optimal_length: int
+    wall_fraction: float
+    """The realised share of walls among the cells other than start and goal (`Maze.wall_fraction`)."""
     position: tuple[int, int]
     moves: list[MoveRecord]
     votes: list[VoteRecord]

@@ -82,9 +82,10 @@ def build_referee(registry: GameRegistry) -> MCPServer:
         size: Annotated[int, Field(ge=3, le=30)] = 6,
         wall_density: Annotated[float, Field(ge=0.0, le=0.8)] = 0.30,
         seed: int = 0,
-        min_path: Annotated[int, Field(ge=1)] = 7,
-        max_path: Annotated[int, Field(ge=1)] = 9,
+        min_path: Annotated[int, Field(ge=1)] | None = None,
+        max_path: Annotated[int, Field(ge=1)] | None = None,
         start: Literal["top-left", "top-right", "bottom-left", "bottom-right", "random"] = "top-left",
+        goal: Literal["any", "bottom-right"] = "bottom-right",
         maze: list[str] | None = None,
         views: list[list[str]] | None = None,
         max_votes: Annotated[int, Field(ge=1, le=100_000)] = 1000,
@@ -93,9 +94,8 @@ def build_referee(registry: GameRegistry) -> MCPServer:
         with _tool_boundary():
             registry.check_coordinator(_bearer(ctx))
             if maze is None:
-                params = MazeParams(
-                    size=size, wall_density=wall_density, seed=seed, min_path=min_path, max_path=max_path, start=start
-                )
+                params = MazeParams(size=size, wall_density=wall_density, seed=seed, min_path=min_path,
+                                    max_path=max_path, start=start, goal=goal)
                 true_maze = generate_maze(params)
             else:
                 true_maze = Maze.parse(maze)

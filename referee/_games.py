@@ -153,6 +153,7 @@ class Game:
             maze=list(self.maze.rows),
             views=[list(view) for view in self.views],
             optimal_length=self.maze.optimal_length or 0,
+            wall_fraction=self.maze.wall_fraction,
             position=self.position,
             moves=list(self.moves),
             votes=list(self.votes),

@@ -106,9 +106,11 @@ class MazeSet(_Strict):
     seed: int = 0
     size: int = Field(6, ge=3, le=30)
     wall_density: float = Field(0.30, ge=0.0, le=0.8)
-    min_path: int = Field(7, ge=1)
-    max_path: int = Field(9, ge=1)
+    min_path: int | None = Field(None, ge=1)
+    max_path: int | None = Field(None, ge=1)
+    """A bound left unset is derived from the size (docs/maze.md)."""
     start: Literal["top-left", "top-right", "bottom-left", "bottom-right", "random"] = "top-left"
+    goal: Literal["any", "bottom-right"] = "bottom-right"
     file: Path | None = None
 
 

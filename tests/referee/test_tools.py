@@ -57,7 +57,22 @@ async def test_create_game_returns_tokens_and_optimal_length(stack: Stack) -> No
         assert game["optimal_length"] == 10
         solo = await call(coordinator, "create_game", mode="solo", size=6, seed=4)
         assert set(solo["seat_tokens"]) == {"A"}
-        assert 7 <= solo["optimal_length"] <= 9
+        assert 8 <= solo["optimal_length"] <= 12  # the bottom-right block, within 7-12 (docs/maze.md)
+
+
+async def test_generation_arguments_reach_the_maze(stack: Stack) -> None:
+    """`goal`, `min_path` and `max_path` shape the generated maze; the record states its wall fraction."""
+    async with as_coordinator(stack) as coordinator:
+        created = await call(coordinator, "create_game", size=8, seed=3, goal="any", min_path=4, max_path=5)
+        assert 4 <= created["optimal_length"] <= 5
+        record = await call(coordinator, "get_game", game_id=created["game_id"])
+        assert record["maze"][record["position"][0]][record["position"][1]] == "@"
+        walls = sum(row.count("#") for row in record["maze"])
+        assert record["wall_fraction"] == walls / (8 * 8 - 2)
+        cornered = await call(coordinator, "create_game", size=18, seed=3)
+        corner = await call(coordinator, "get_game", game_id=cornered["game_id"])
+        assert "*" in corner["maze"][16][16:] + corner["maze"][17][16:]
+        assert cornered["optimal_length"] >= 32
 
 
 async def test_seat_sees_only_its_own_view(stack: Stack) -> None:
@@ -129,6 +144,7 @@ async def test_end_game_keeps_the_record(stack: Stack) -> None:
         record = await call(coordinator, "end_game", game_id=game["game_id"], reason="test over")
         assert record["status"] == "ended" and record["weighted_score"] == 0.0
         assert record["maze"] == MAZE_6 and record["views"] == [VIEW_6_A, VIEW_6_B]
+        assert record["wall_fraction"] == 10 / 34
         assert "no game" in await refused(coordinator, "get_game", game_id="nope")
 
 
@@ -136,6 +152,7 @@ async def test_bad_parameters_are_refused_with_the_reason(stack: Stack) -> None:
     async with as_coordinator(stack) as coordinator:
         assert "exactly one" in await refused(coordinator, "create_game", maze=["@..", "...", "..."])
         assert "min_path" in await refused(coordinator, "create_game", size=5, min_path=9, max_path=3)
+        assert "bottom-right 2x2 block" in await refused(coordinator, "create_game", min_path=3, max_path=6)
         contradicting = [VIEW_6_A[:5] + ["#????*"], VIEW_6_B]
         assert "view 0" in await refused(coordinator, "create_game", maze=MAZE_6, views=contradicting)
 
