@@ -7,6 +7,7 @@ rename them, and bump `RULES_VERSION` when the rules the prompt states change.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -117,6 +118,67 @@ class Usage(_Wire):
     """Model calls that made this reply (retries included)."""
     latency_s: float = 0.0
     """Time spent waiting for the model, retries and backoff included."""
+
+
+class ModelToolCall(_Wire):
+    """A function call an assistant turn made."""
+
+    id: str
+    name: str
+    arguments: str
+    """The arguments as the JSON text sent back to the vendor."""
+
+
+class ModelMessage(_Wire):
+    """One message of a request to a model, as sent (before the vendor's own wire format)."""
+
+    role: Literal["system", "user", "assistant", "tool"]
+    content: str
+    tool_calls: list[ModelToolCall] = Field(default_factory=list)
+    """Assistant turns only: the calls the model made in that turn."""
+    tool_call_id: str | None = None
+    """Tool turns only: the call this result answers."""
+    is_error: bool = False
+    """Tool turns only: the call failed and the content says why."""
+
+
+class ModelCall(_Wire):
+    """One request to a model, reported by the agent in its reply's metadata under `collabgap.calls`.
+
+    A conversation grows, so each request repeats the one before it: a call names how many leading messages it
+    shares with the previous call of the same conversation (the same seat; for the first call of a reply, the
+    last call of the seat's previous reply) and lists only the rest. Retries of one request count once.
+    """
+
+    shared: int = Field(0, ge=0)
+    """Leading messages this request has in common with the previous request of its conversation."""
+    messages: list[ModelMessage]
+    """The messages after the shared ones."""
+
+
+def shared_prefix(previous: Sequence[ModelMessage], request: Sequence[ModelMessage]) -> ModelCall:
+    """`request` as a call that shares its leading messages with `previous`, the request sent before it."""
+    shared = 0
+    for before, now in zip(previous, request):
+        if before != now:
+            break
+        shared += 1
+    return ModelCall(shared=shared, messages=list(request[shared:]))
+
+
+def expand_calls(calls: Sequence[ModelCall], previous: Sequence[ModelMessage] = ()) -> list[list[ModelMessage]]:
+    """The full request of each call, given the full request sent before the first of them.
+
+    Raises:
+        ValueError: a call shares more messages than the request before it had (an earlier report is missing).
+    """
+    requests: list[list[ModelMessage]] = []
+    for call in calls:
+        if call.shared > len(previous):
+            raise ValueError(f"a call shares {call.shared} messages with a request of {len(previous)}")
+        previous = [*previous[:call.shared], *call.messages]
+        requests.append(previous)
+    return requests
 
 
 SeatMessage = Annotated[SeatStart | SeatTurn | SeatEnd | GradeRequest, Field(discriminator="kind")]

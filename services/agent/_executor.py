@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from collections import OrderedDict
 
@@ -19,6 +20,9 @@ from ._players import Player, PlayerFactory, PlayerReply
 from ._vendors import VendorError
 
 logger = logging.getLogger(__name__)
+MAX_CALLS_CHARS = 256 * 1024
+"""Cap on the reported model requests of one reply, well under the coordinator's 1 MiB reply cap; a larger
+report is left out (a relay newcomer's first request can hold a whole game's history)."""
 
 
 def read_seat_message(data: list[object]) -> SeatMessage:
@@ -34,6 +38,19 @@ def read_seat_message(data: list[object]) -> SeatMessage:
             except pydantic.ValidationError as exc:
                 raise InvalidParamsError(f"the {DATA_KEY!r} data part does not match the seat schema: {exc}") from exc
     raise InvalidParamsError(f"this agent plays collabgap seats: send a data part {{{DATA_KEY!r}: ...}}")
+
+
+def reply_metadata(reply: PlayerReply) -> dict[str, object]:
+    """What a reply reports beside its text: `usage`, and under `calls` the model requests that made it."""
+    report: dict[str, object] = {}
+    if reply.usage is not None:
+        report["usage"] = reply.usage.model_dump()
+    calls = [call.model_dump() for call in reply.calls]
+    if calls and len(json.dumps(calls)) > MAX_CALLS_CHARS:
+        logger.warning("the model requests of one reply exceed %d characters; they are not reported", MAX_CALLS_CHARS)
+    elif calls:
+        report["calls"] = calls
+    return report
 
 
 class SeatExecutor(AgentExecutor):
@@ -59,8 +76,9 @@ class SeatExecutor(AgentExecutor):
         except RefereeUnavailableError as exc:  # likewise for a referee-direct player's tool calls
             raise InternalError(f"referee unavailable: {exc}") from exc
         answer = new_text_message(reply.text, context_id=context_id)
-        if reply.usage is not None:
-            answer.metadata.update({DATA_KEY: {"usage": reply.usage.model_dump()}})
+        report = reply_metadata(reply)
+        if report:
+            answer.metadata.update({DATA_KEY: report})
         await event_queue.enqueue_event(answer)
 
     async def _answer(self, context_id: str, seat_message: SeatMessage, texts: list[str]) -> PlayerReply:

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from protocol import Condition, MazeParams, Mode, MoveRecord, Seat, Usage, VoteRecord
+from protocol import Condition, MazeParams, Mode, ModelCall, MoveRecord, Seat, Usage, VoteRecord
 
 from ._errors import ErrorKind
 
@@ -106,6 +106,10 @@ class MessageRecord(_Record):
     """Tokens and model latency, as the agent reported them."""
     cost_usd: float | None = None
     """From `usage` and the run's price table; None when the model has no price."""
+    model_input: list[ModelCall] = Field(default_factory=list)
+    """What the model saw: every request that made this message, as the agent reported it (none for scripted
+    players and most third-party agents). Each shares its leading messages with the seat's request before it;
+    `protocol.expand_calls` rebuilds the full requests."""
 
 
 class GradingRecord(_Record):
@@ -120,6 +124,8 @@ class GradingRecord(_Record):
     cost_usd: float | None = None
     error: str | None = None
     """Why the grader's answer could not be used; the route is then empty and scores as no progress."""
+    model_input: list[ModelCall] = Field(default_factory=list)
+    """What the grader's model saw, as its agent reported it (the first request shares nothing)."""
 
 
 class EpisodeError(_Record):

@@ -14,6 +14,7 @@ from html import escape
 from importlib import resources
 
 from ._analysis import Analysis, Cell, PaperValue
+from ._model_input import RequestIndex
 from ._records import EpisodeRecord
 from ._stats import Estimate
 
@@ -42,6 +43,13 @@ def format_estimate(value: Estimate, digits: int = 3, percent: bool = False) -> 
     return text
 
 
+def format_wilson(value: Estimate) -> str:
+    """A success rate's Wilson interval, `[low%, high%]`, or `—`."""
+    if value.wilson_low is None or value.wilson_high is None:
+        return "—"
+    return f"[{value.wilson_low:.0%}, {value.wilson_high:.0%}]"
+
+
 def _paper(value: PaperValue | None, percent: bool = False) -> str:
     if value is None:
         return ""
@@ -67,18 +75,28 @@ def _table(table_id: str, head: Sequence[str], rows: Sequence[Sequence[str]], em
     return f'<table id="{table_id}" class="data"><thead><tr>{header}</tr></thead><tbody>{body}</tbody></table>'
 
 
+def _counts(cell: Cell) -> str:
+    """`n = 12, 2 flagged, 1 platform error`: what the cell's estimates rest on, and what they leave out."""
+    parts = [f"n = {cell.n}"]
+    parts += [f"{cell.flagged} flagged"] if cell.flagged else []
+    parts += [f"{cell.excluded} excluded"] if cell.excluded else []
+    parts += [f"{cell.errors} platform error" + ("s" if cell.errors > 1 else "")] if cell.errors else []
+    return ", ".join(parts)
+
+
 def _heat_cell(cell: Cell | None, seat_a: str, seat_b: str) -> str:
     attrs = f'data-seat-a="{escape(seat_a)}" data-seat-b="{escape(seat_b)}"'
     if cell is None or cell.weighted.mean is None:
-        errors = f'<div class="heat-n">n = 0, {cell.errors} errors</div>' if cell is not None and cell.errors else ""
-        return f'<td class="heat-cell heat-empty" {attrs}>—{errors}</td>'
+        counts = f'<div class="heat-n">{escape(_counts(cell))}</div>' if cell is not None and cell.episodes else ""
+        return f'<td class="heat-cell heat-empty" {attrs}>—{counts}</td>'
     background, colour = _heat_colour(cell.weighted.mean)
     lines = [f'<div class="heat-mean">{escape(format_estimate(cell.weighted))}</div>',
              f'<div class="heat-success">success {escape(format_estimate(cell.success, percent=True))}</div>',
-             f'<div class="heat-n">n = {cell.n}' + (f", {cell.errors} errors" if cell.errors else "") + "</div>"]
+             f'<div class="heat-n">{escape(_counts(cell))}</div>']
     if cell.paper_weighted or cell.paper_success:
         paper = " · ".join(p for p in (_paper(cell.paper_weighted), _paper(cell.paper_success, True)) if p)
-        lines.append(f'<div class="paper">paper {escape(paper)}</div>')
+        models = f"{cell.models_a[0]} + {cell.models_b[0]}"
+        lines.append(f'<div class="paper" title="published value for {escape(models)}">paper {escape(paper)}</div>')
     return (f'<td class="heat-cell" {attrs} style="background:{background};color:{colour}">'
             + "".join(lines) + "</td>")
 
@@ -95,7 +113,7 @@ def heatmap(analysis: Analysis) -> str:
         head = "".join(f'<th scope="col">{escape(p)}</th>' for p in players)
         rows = "".join(f'<tr><th scope="row">{escape(a)}</th>'
                        + "".join(_heat_cell(cells.get((a, b)), a, b) for b in players) + "</tr>" for a in players)
-        parts.append(f'<table class="heatmap" data-mode="{escape(mode)}"><caption>{escape(mode)} mode: weighted '
+        parts.append(f'<table class="heatmap" data-mode="{escape(mode)}"><caption>{escape(mode)} protocol: weighted '
                      f'score (rows open, seat A; columns answer, seat B)</caption><thead><tr>'
                      f'<th class="corner">A ↓ · B →</th>{head}</tr></thead><tbody>{rows}</tbody></table>')
     return "".join(parts) or '<p class="empty">No pair episodes in this run.</p>'
@@ -209,31 +227,40 @@ def _cell_name(cell: Cell) -> str:
 
 
 def tables(analysis: Analysis) -> dict[str, str]:
-    """The report's tables: cells, ordering, gaps, cost and errors."""
-    cells = [[_cell_name(c), str(c.n), str(c.errors), escape(format_estimate(c.weighted)),
-              escape(format_estimate(c.success, percent=True)), escape(_paper(c.paper_weighted)),
-              escape(_paper(c.paper_success, percent=True))] for c in analysis.cells]
+    """The report's tables: cells, ordering, gaps, cost, agent failures and platform errors."""
+    cells = [[_cell_name(c), escape(c.mode), str(c.n), str(c.flagged), str(c.excluded), str(c.errors),
+              escape(format_estimate(c.weighted)), escape(format_estimate(c.success, percent=True)),
+              escape(format_wilson(c.success)), str(c.mazes), _num(c.wall_fraction, 2), _num(c.optimal_length, 1),
+              escape(_paper(c.paper_weighted)), escape(_paper(c.paper_success, percent=True))]
+             for c in analysis.cells]
     gaps = [[escape(g.player), escape(g.mode), escape(g.solo_condition), escape(format_estimate(g.solo)),
              escape(format_estimate(g.pair)), escape(format_estimate(g.gap)), str(g.shared_mazes)]
             for g in analysis.gaps]
     ordering = [[escape(e.player_x), escape(e.player_y), escape(e.mode), escape(format_estimate(e.x_opens)),
-                 escape(format_estimate(e.y_opens)), escape(format_estimate(e.effect))] for e in analysis.ordering]
-    cost = [[_cell_name(c), str(c.episodes), _num(c.messages_mean, 1), str(c.prompt_tokens),
+                 escape(format_estimate(e.y_opens)), escape(format_estimate(e.effect)), str(e.shared_mazes)]
+                for e in analysis.ordering]
+    cost = [[_cell_name(c), escape(c.mode), str(c.episodes), _num(c.messages_mean, 1), str(c.prompt_tokens),
              str(c.completion_tokens), _num(c.tokens_per_episode, 0), f"{c.cost_usd:.4f}",
              _num(c.cost_usd_per_episode, 6)] for c in analysis.cells]
     kinds = sorted({kind for a in analysis.agent_errors for kind in a.kinds})
-    errors = [[escape(a.agent), str(a.episodes), str(a.errors), "—" if a.rate is None else f"{a.rate:.1%}"]
-              + [str(a.kinds.get(kind, 0)) for kind in kinds] for a in analysis.agent_errors]
+    errors = [[escape(a.agent), str(a.episodes), str(a.errors), str(a.excluded),
+               "—" if a.rate is None else f"{a.rate:.1%}"] + [str(a.kinds.get(kind, 0)) for kind in kinds]
+              for a in analysis.agent_errors]
+    platform = [[escape(kind), str(count)] for kind, count in analysis.platform_errors.items()]
     return {
-        "cells": _table("cells-table", ("cell", "n", "errors", "weighted", "success", "paper weighted",
-                                        "paper success"), cells, "No episodes."),
-        "gaps": _table("gap-table", ("player", "mode", "solo", "solo score", "pair score", "gap", "shared mazes"),
+        "cells": _table("cells-table", ("cell", "protocol", "n", "flagged", "excluded", "errors", "weighted",
+                                        "success", "success Wilson", "mazes", "wall fraction", "optimal path",
+                                        "paper weighted", "paper success"), cells, "No episodes."),
+        "gaps": _table("gap-table", ("player", "protocol", "solo", "solo score", "pair score", "gap", "shared mazes"),
                        gaps, "No gaps to show."),
-        "ordering": _table("ordering-table", ("X", "Y", "mode", "X opens", "Y opens", "X opens − Y opens"),
-                           ordering, "No pair was played in both orders."),
-        "cost": _table("cost-table", ("cell", "episodes", "messages/episode", "prompt tokens", "completion tokens",
-                                      "tokens/episode", "cost $", "cost $/episode"), cost, "No episodes."),
-        "errors": _table("error-table", ("agent", "episodes", "errors", "rate", *kinds), errors, "No agents."),
+        "ordering": _table("ordering-table", ("X", "Y", "protocol", "X opens", "Y opens", "X opens − Y opens",
+                                              "shared mazes"), ordering, "No pair was played in both orders."),
+        "cost": _table("cost-table", ("cell", "protocol", "episodes", "messages/episode", "prompt tokens",
+                                      "completion tokens", "tokens/episode", "cost $", "cost $/episode"), cost,
+                       "No episodes."),
+        "errors": _table("error-table", ("agent", "episodes", "failures", "excluded", "rate", *kinds), errors,
+                         "No agents."),
+        "platform": _table("platform-table", ("kind", "episodes"), platform, "No platform errors."),
     }
 
 
@@ -257,9 +284,14 @@ def _move_messages(record: EpisodeRecord) -> list[int | None]:
 
 
 def episode_view(record: EpisodeRecord) -> dict[str, object]:
-    """What the transcript viewer needs of one episode."""
+    """What the transcript viewer needs of one episode.
+
+    What each model saw is a list of requests per message and for the grading, each the first `length`
+    messages of one of the episode's `conversations`.
+    """
     spec, score, relay = record.spec, record.score, record.spec.relay
     seats = spec.seat_a.name + (f" + {spec.seat_b.name}" if spec.seat_b else "")
+    requests = RequestIndex()
     return {
         "id": spec.episode_id, "attempt": record.attempt, "label": episode_view_label(record),
         "condition": spec.condition, "mode": spec.mode, "seats": seats, "status": record.status,
@@ -269,9 +301,12 @@ def episode_view(record: EpisodeRecord) -> dict[str, object]:
         "error": None if record.error is None else record.error.model_dump(),
         "maze": record.maze, "maps": _maps(record),
         "messages": [{"index": m.index, "seat": m.seat, "player": m.player, "text": m.text, "vote": m.vote,
-                      "vote_error": m.vote_error} for m in record.messages],
+                      "vote_error": m.vote_error, "model_input": requests.add(m.seat, m.model_input)}
+                     for m in record.messages],
         "moves": [m.model_dump() for m in record.moves], "move_messages": _move_messages(record),
         "route": record.grading.route if record.grading else None,
+        "grading_input": requests.add("grader", record.grading.model_input) if record.grading else [],
+        "conversations": requests.conversations,
     }
 
 
@@ -290,7 +325,8 @@ def render_report(analysis: Analysis, records: Sequence[EpisodeRecord], *, title
     parts = tables(analysis)
     return _asset("page.html").format_map({
         "title": escape(title), "style": _asset("report.css"), "script": _asset("viewer.js"),
-        "episodes": analysis.episodes, "scored": analysis.scored, "errors": analysis.errors,
+        "episodes": analysis.episodes, "scored": analysis.scored, "flagged": analysis.flagged,
+        "excluded": analysis.excluded, "errors": analysis.errors, "policy": escape(analysis.policy_note),
         "resamples": analysis.resamples, "seed": analysis.seed, "paper_source": escape(analysis.paper_source),
         "heatmap": heatmap(analysis), "gap_chart": gap_chart(analysis), "relay_chart": relay_chart(analysis),
         **{f"{name}_table": html for name, html in parts.items()},
@@ -302,5 +338,7 @@ def episode_view_label(record: EpisodeRecord) -> str:
     """How an episode is listed in the viewer's chooser."""
     score = record.score
     outcome = record.status if score is None else f"{record.status}, weighted {score.weighted:.2f}"
+    if record.flagged and record.error is not None:
+        outcome += f", flagged: {record.error.kind}"
     attempt = f" (attempt {record.attempt})" if record.attempt > 1 else ""
     return f"{record.spec.episode_id}{attempt} · {outcome}"

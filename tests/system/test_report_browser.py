@@ -111,7 +111,8 @@ def test_heatmap_draws_every_seating_of_the_demo_players(browser: webdriver.Chro
     assert len(cells) == 4
     for cell in cells:
         assert cell.is_displayed() and cell.size["width"] > 0 and cell.size["height"] > 0
-        assert "±" in cell.text
+        assert "±" in cell.text and "n = " in cell.text
+    assert browser.find_element(By.ID, "policy").text == "agent failures: scored (counted in n)"
     assert browser.find_element(By.CSS_SELECTOR, "#gap-chart svg rect").is_displayed()
     assert browser.find_element(By.ID, "cost-table").is_displayed()
 

@@ -6,17 +6,19 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-from protocol import GradeRequest, SeatStart, SeatTurn, Usage
+from protocol import GradeRequest, ModelCall, SeatStart, SeatTurn, Usage
 
 PlayerInput = SeatStart | SeatTurn | GradeRequest
 
 
 @dataclass(frozen=True)
 class PlayerReply:
-    """What the seat says, and what saying it cost (None for scripted players)."""
+    """What the seat says, what saying it cost, and what the model saw (None and empty for scripted players)."""
 
     text: str
     usage: Usage | None = None
+    calls: tuple[ModelCall, ...] = ()
+    """Every model request that made this reply, in order; each shares its leading messages with the one before."""
 
 
 class Player(Protocol):

@@ -101,10 +101,11 @@
     if (episode.relay) parts.push("relay: " + episode.relay);
     if (score) parts.push("weighted " + score.weighted.toFixed(3) + ", " + score.moves + " moves (optimal " +
       score.optimal_length + "), " + score.conflicts + " conflicts");
-    if (episode.error) parts.push("error " + episode.error.kind + " (seat " + episode.error.seat + "): " +
-      episode.error.message);
+    if (episode.error) parts.push((score ? "flagged failure " : "platform error ") + episode.error.kind +
+      " (blame " + episode.error.blame + ", seat " + episode.error.seat + "): " + episode.error.message);
     if (episode.route) parts.push("graded route: " + episode.route.join(", "));
     info.appendChild(element("p", null, parts.join(" · ")));
+    if (episode.grading_input.length) info.appendChild(modelInput(episode.grading_input, "What the grader saw"));
   }
 
   function showMaps() {
@@ -119,6 +120,52 @@
     });
   }
 
+  function preformatted(text) {
+    const node = element("pre", null, text);
+    node.style.whiteSpace = "pre-wrap";
+    node.style.margin = "0.2rem 0 0";
+    return node;
+  }
+
+  function modelMessage(message) {
+    const item = element("div", "model-message role-" + message.role);
+    let who = message.role;
+    if (message.tool_call_id) who += " · result of " + message.tool_call_id + (message.is_error ? " (an error)" : "");
+    item.appendChild(element("span", "who", who));
+    item.appendChild(preformatted(message.content));
+    (message.tool_calls || []).forEach((call) => {
+      item.appendChild(preformatted("tool call " + call.id + ": " + call.name + "(" + call.arguments + ")"));
+    });
+    return item;
+  }
+
+  function modelRequest(conversations, place, number, count) {
+    const section = element("div", "model-request");
+    const shown = conversations[place.conversation].slice(0, place.length);
+    if (count > 1) {
+      section.appendChild(element("p", "request-title",
+        "Request " + (number + 1) + " of " + count + ": " + shown.length + " messages"));
+    }
+    if (place.missing) {
+      section.appendChild(element("p", "note", "Not reported: the first " + place.missing + " messages."));
+    }
+    shown.forEach((message) => section.appendChild(modelMessage(message)));
+    return section;
+  }
+
+  // What the model saw: the exact messages of each request, laid out only when first opened.
+  function modelInput(places, title) {
+    const block = element("details", "model-input");
+    block.appendChild(element("summary", null, title + (places.length > 1 ? " (" + places.length + " requests)" : "")));
+    const conversations = episode.conversations;
+    block.addEventListener("toggle", () => {
+      if (!block.open || block.dataset.filled) return;
+      block.dataset.filled = "yes";
+      places.forEach((place, i) => block.appendChild(modelRequest(conversations, place, i, places.length)));
+    });
+    return block;
+  }
+
   function showMessages() {
     messages.replaceChildren();
     episode.messages.forEach((message) => {
@@ -128,6 +175,7 @@
       if (message.vote) item.appendChild(element("span", "vote", "vote: " + message.vote));
       if (message.vote_error) item.appendChild(element("span", "vote-error", message.vote_error));
       item.appendChild(element("pre", null, message.text));
+      if (message.model_input.length) item.appendChild(modelInput(message.model_input, "What the model saw"));
       messages.appendChild(item);
     });
   }
