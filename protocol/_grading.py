@@ -17,8 +17,13 @@ from ._scoring import Walk, walk, weighted_score
 
 Corner = Literal["top-left", "top-right", "bottom-left", "bottom-right"]
 Order = Literal["row-col", "col-row"]
-_PAIR = re.compile(r"^\W*(-?\d+)\s*[,;\s]\s*(-?\d+)\W*$")
-_LETTER = re.compile(r"^\W*([A-Za-z])\s*-?\s*(\d+)\W*$")
+_CELL_FORMS = (
+    re.compile(r"^\W*r(?:ow)?\s*(?P<a>-?\d+)\s*[,;]?\s*c(?:ol(?:umn)?)?\s*(?P<b>-?\d+)\W*$", re.IGNORECASE),  # r2c3
+    re.compile(r"^\W*(?P<a>-?\d+|[A-Za-z])\s*[,;\s]\s*(?P<b>-?\d+|[A-Za-z])\W*$"),  # 2, 1 / A, B / A, 1 / 1, A
+    re.compile(r"^\W*(?P<a>[A-Za-z])\s*-?\s*(?P<b>\d+)\W*$"),  # B1
+    re.compile(r"^\W*(?P<a>\d+)\s*-?\s*(?P<b>[A-Za-z])\W*$"),  # 1B
+)
+"""The notations of a cell: numbers, letters or both (a letter counts from 1: A = 1), or `rXcY`."""
 
 
 @dataclass(frozen=True)
@@ -59,15 +64,17 @@ class GradedRoute:
     weighted: float
 
 
+def _number(token: str) -> int:
+    return ord(token.lower()) - ord("a") + 1 if token.isalpha() else int(token)
+
+
 def _pairs(entries: list[str]) -> list[tuple[int, int]] | None:
     pairs = []
     for entry in entries:
-        if match := _PAIR.match(entry):
-            pairs.append((int(match.group(1)), int(match.group(2))))
-        elif match := _LETTER.match(entry):  # chess-like: the letter is the column, counted from 1
-            pairs.append((ord(match.group(1).lower()) - ord("a") + 1, int(match.group(2))))
-        else:
+        match = next((m for form in _CELL_FORMS if (m := form.match(entry))), None)
+        if match is None:
             return None
+        pairs.append((_number(match["a"]), _number(match["b"])))
     return pairs
 
 
@@ -76,8 +83,8 @@ def _moves_through(maze: Maze, cells: list[Cell]) -> list[Direction]:
     moves: list[Direction] = []
     here = maze.start
     for cell in cells:
-        if cell == here and not moves:
-            continue  # a route may begin by naming the start
+        if cell == here:
+            continue  # a route may name the start, or the same cell twice in a row
         try:
             direction = direction_between(here, cell)
         except MazeError:
@@ -96,7 +103,8 @@ def _graded(maze: Maze, convention: str, moves: list[Direction]) -> GradedRoute:
 def grade_route(maze: Maze, entries: list[str]) -> GradedRoute:
     """Read `entries` as directions, or as cells under every convention, and keep the best-scoring reading.
 
-    Each reading walks from the start and stops at the first invalid step; a route that jumps (non-adjacent
+    Cells are numbers, letters (A = 1) or both, or `rXcY`. Each reading walks from the start and stops at the
+    first invalid step; a cell named again right after itself is one cell, and a route that jumps (non-adjacent
     cells) ends where the jump begins. An empty or unreadable route scores as no progress.
     """
     try:

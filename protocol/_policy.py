@@ -9,11 +9,11 @@ from __future__ import annotations
 import heapq
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from ._errors import DirectionError, MazeError
-from ._maze import GOAL, HIDDEN, START, WALL, Cell, Direction, direction_between, step
+from ._maze import GOAL, HIDDEN, MIN_SIZE, START, WALL, Cell, Direction, direction_between, step
 from ._messages import COMPLETION_PHRASE, SeatStart, SeatTurn
 from ._render import find_maps, render_map
 from ._views import View, merge_views
@@ -24,7 +24,8 @@ UNKNOWN_COST = 4
 Speaker = Literal["self", "partner"]
 _VOTE = re.compile(r"^\W*(?:MOVE|Proposal|Agreed)[ \t]*:[ \t*_`]*(.+?)[ \t.]*$", re.IGNORECASE | re.MULTILINE)
 _COORDS = re.compile(r"\(\s*(\d+)\s*,\s*(\d+)\s*\)")
-_SIZE = re.compile(r"\b(\d+)x\1\b")
+_PARTNERED = re.compile(r"\b(?:another|partner) agent\b", re.IGNORECASE)
+"""How every packaged pair task names the partner; a task without it is played alone."""
 
 
 @dataclass(frozen=True)
@@ -75,14 +76,14 @@ class Knowledge:
         """Rebuild a seat's knowledge from the task prompt and the conversation so far, text only.
 
         Moves are replayed by the rules: a vote executes when it names the other side's pending vote (solo: at
-        once). The map-sized blocks of the task are the seat's map(s); a task that says the seat plays
-        "on your own" is solo (the wording of collabgap's packaged prompts).
+        once). The square blocks of map symbols in the task are the seat's map(s); a task that names no partner
+        ("another agent", "a partner agent", as collabgap's packaged prompts do) is played alone.
         """
-        sizes = [int(match.group(1)) for match in _SIZE.finditer(task)]
-        maps = find_maps(task, sizes[0]) if sizes else []
+        widths = sorted({len(line.strip()) for line in task.splitlines() if len(line.strip()) >= MIN_SIZE})
+        maps = next((found for width in widths if (found := find_maps(task, width))), [])
         if not maps:
             raise MazeError("the task prompt holds no map")
-        knowledge = cls.from_maps(maps, solo="on your own" in task.lower())
+        knowledge = cls.from_maps(maps, solo=_PARTNERED.search(task) is None)
         knowledge.replay(dialogue)
         return knowledge
 
@@ -179,6 +180,15 @@ class Knowledge:
             cell = step(cell, best)
         return route
 
+    def greedy_route(self) -> list[Direction]:
+        """Greedy moves from here, as `greedy` would make them, until the goal, a dead end or one move per cell."""
+        walker = replace(self, visited=set(self.visited))
+        route: list[Direction] = []
+        while walker.position != walker.goal and len(route) < self.size ** 2 and (move := walker.greedy()):
+            route.append(move)
+            walker.moved(move)
+        return route
+
     def greedy(self) -> Direction | None:
         """A locally greedy move: closer to the goal, onto unvisited and visible cells first; never a known wall."""
         options = []
@@ -210,8 +220,29 @@ def share_map(k: Knowledge, style: Style) -> str:
     return f"Hello! Here is my whole map (rows top to bottom, ? = hidden from me):{convention}\n{render_map(k.own)}"
 
 
+def solution_says(k: Knowledge, route: list[Direction] | None, style: Style, *, opening: bool) -> str:
+    """Alone in paper mode: the whole route at once, as the list of cells from the start to the goal (the
+    coordinate-speaking policy names them 1-based (column, row), others 0-based (row, column)); after the critic
+    step, the same route again."""
+    if not route:
+        return "I cannot find any route to the goal on this map."
+    cells = [k.position]
+    for move in route:
+        cells.append(step(cells[-1], move))
+    if style.coordinates:
+        convention, names = "(column, row), counting from 1", [f"({c + 1}, {r + 1})" for r, c in cells]
+    else:
+        convention, names = "(row, column), counting from 0", [f"({r}, {c})" for r, c in cells]
+    review = "" if opening else "I reviewed my route against the map; it is complete and valid.\n"
+    return (f"{review}The route is {', '.join(m.value for m in route)} ({len(route)} moves). Cells are "
+            f"{convention} at the top-left corner.\nFinal solution: [{', '.join(names)}]")
+
+
 def cartographer_says(k: Knowledge, style: Style, *, opening: bool = False) -> str:
-    """Share the map first, then propose the next step of the shortest known route; agree only with that step."""
+    """Share the map first, then propose the next step of the shortest known route; agree only with that step.
+    Alone in paper mode: the shortest known route, whole."""
+    if k.solo and not style.referee:
+        return solution_says(k, k.plan(), style, opening=opening)
     if opening and not k.solo and k.partner_pending is None:
         return f"{share_map(k, style)}\nPlease share your map too, then I will plan the shortest route for both of us."
     prefix = f"{share_map(k, style)}\n" if opening and not k.solo else ""
@@ -236,7 +267,10 @@ def cartographer_says(k: Knowledge, style: Style, *, opening: bool = False) -> s
 
 
 def follower_says(k: Knowledge, style: Style, *, opening: bool = False) -> str:
-    """Never share the map; agree with any proposal, else propose a locally greedy step."""
+    """Never share the map; agree with any proposal, else propose a locally greedy step. Alone in paper mode: the
+    greedy route, whole."""
+    if k.solo and not style.referee:
+        return solution_says(k, k.greedy_route(), style, opening=opening)
     prefix = "Hi! Happy to follow your lead.\n" if opening else ""
     if k.position == k.goal:
         return f"{prefix}Looks like we made it! {COMPLETION_PHRASE}"
@@ -251,38 +285,68 @@ def follower_says(k: Knowledge, style: Style, *, opening: bool = False) -> str:
     return f"{prefix}I think {move.value} gets us closer to the goal.{finish}\n{_vote(k, move, style, False)}"
 
 
-_SPEAKER = re.compile(r"^\[(A|B)\]:[ \t]?", re.MULTILINE)
+_SPEAKER = re.compile(r"^\[(A|B|agent_1|agent_2)\]:[ \t]?", re.MULTILINE)
+_AGENTS = {"A": "agent_1", "B": "agent_2"}
+_PAYLOAD = re.compile(r"^# (?:Dialogue|Solution)[ \t]*$", re.MULTILINE)
+_SOLUTION = re.compile(r"^.*final solution.*$", re.IGNORECASE | re.MULTILINE)
+_Entry = tuple[int, str, str, str]
+"""A route entry of the paper's grader answer: turn, coordinates (YAML), `move` or `consider`, agent."""
 
 
-def grade_transcript(transcript: str) -> str:
-    """A grader's YAML answer: the agreed route of a transcript of `[A]: …` / `[B]: …` messages.
+def grade_transcript(prompt: str) -> str:
+    """A grader's answer in the paper's YAML shape (Fig. A.6): the route of a grader prompt's payload.
 
-    Votes are the scripted policies' vote lines; a move counts once both seats named it (alone: at once).
-    The route is written in the agents' own notation: directions, or 1-based (column, row) cells.
+    The payload follows the prompt's `# Dialogue` or `# Solution` heading. A dialogue of `[agent_1]: …` /
+    `[agent_2]: …` messages is replayed by the policies' vote lines: a move counts once both agents named it,
+    a vote not (yet) agreed is a `consider` entry. A solution (the solo grader) is read from its `Final solution`
+    line, every cell one move. Routes are in the agents' own notation: directions, or cells as the policies write
+    them.
     """
-    pieces = _SPEAKER.split(transcript)
-    messages = list(zip(pieces[1::2], pieces[2::2]))
-    solo = len({speaker for speaker, _ in messages}) == 1
-    pending: dict[str, str | None] = {"A": None, "B": None}
-    route: list[str] = []
-    for speaker, text in messages:
+    heading = _PAYLOAD.search(prompt)
+    payload = prompt[heading.end():] if heading else prompt
+    pieces = _SPEAKER.split(payload)
+    if len(pieces) > 1:
+        return _paper_yaml(*_agreed(list(zip(pieces[1::2], pieces[2::2], strict=True))))
+    lines = _SOLUTION.findall(payload) or [line for line in payload.splitlines() if _COORDS.search(line)]
+    cells = [f"[{a}, {b}]" for a, b in _COORDS.findall(lines[-1])] if lines else []
+    one_based = "(column, row), counting from 1" in payload
+    return _paper_yaml(("1", "col_row") if one_based else ("0", "row_col"),
+                       [(turn, f"[{cell}]", "move", "agent_1") for turn, cell in enumerate(cells, 1)])
+
+
+def _agreed(messages: list[tuple[str, str]]) -> tuple[tuple[str, str] | None, list[_Entry]]:
+    """The turns of a dialogue: a move once both agents named it, else what the speaker proposed."""
+    pending: dict[str, str | None] = {"agent_1": None, "agent_2": None}
+    entries: list[_Entry] = []
+    convention: tuple[str, str] | None = None
+    for turn, (label, text) in enumerate(messages, 1):
+        speaker = _AGENTS.get(label, label)
         match = _VOTE.search(text)
-        if not match:
+        token = match.group(1).strip().lower() if match else ""
+        if not token:
             continue
-        token = match.group(1).strip().lower()
         coords = _COORDS.search(token)
-        if not coords and not token:
-            continue
-        token = f"[{coords.group(1)}, {coords.group(2)}]" if coords else token.split()[0]
-        other = "B" if speaker == "A" else "A"
-        if solo or pending[other] == token:
-            route.append(token)
-            pending = {"A": None, "B": None}
+        if coords:  # the coordinate-speaking policy names cells (column, row) from 1
+            token, convention = f"[{coords.group(1)}, {coords.group(2)}]", ("1", "col_row")
         else:
+            token = f'"{token.split()[0]}"'
+        other = "agent_2" if speaker == "agent_1" else "agent_1"
+        if pending[other] == token:
+            entries.append((turn, f"[{token}]", "move", "both"))
+            pending = {"agent_1": None, "agent_2": None}
+        else:
+            entries.append((turn, f"[{token}]", "consider", speaker))
             pending[speaker] = token
-    if route and route[0].startswith("["):  # coordinates: the coordinate-speaking model names cells (column, row) from 1
-        schema = "schema:\n  origin: 1\n  corner: top-left\n  order: col-row\n  notation: numbers\n"
-    else:
-        schema = "schema:\n  notation: directions\n"
-    steps = "".join(f"  - {step}\n" for step in route) if route else "  []\n"
-    return f"Here is the route the agents agreed on.\n\n```yaml\n{schema}route:\n{steps}```\n"
+    return convention, entries
+
+
+def _paper_yaml(convention: tuple[str, str] | None, entries: list[_Entry]) -> str:
+    origin, order = convention or ("0", "row_col")
+    lines = ["route_schema:", f'  maze_origin: "{origin}"', '  maze_orientation: "top_left"',
+             f'  coordinates_orientation: "{order}"',
+             f'  coordinates_symbols: "{"number_number" if convention else "directions"}"',
+             "route:" if entries else "route: []"]
+    for turn, coordinates, kind, agent in entries:
+        lines += [f"  - turn: {turn}", f"    coordinates: {coordinates}", f'    turn_type: "{kind}"',
+                  f'    agent: "{agent}"']
+    return "```yaml\n" + "\n".join(lines) + "\n```\n"

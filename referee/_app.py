@@ -126,7 +126,8 @@ def build_referee(registry: GameRegistry) -> MCPServer:
     async def grade_route(game_id: str, route: list[str], ctx: Context) -> GameRecord:
         """Coordinator, paper mode: score a grader's route under every convention, keeping the most favourable.
 
-        Each entry is a direction (`up`, `d`, `north`...) or a cell: `2,1`, `(2, 1)`, `[2, 1]` or `B1`.
+        Each entry is a direction (`up`, `d`, `north`...) or a cell: `2,1`, `(2, 1)`, `[2, 1]`, `B1`, `1B`,
+        `B,C` (letter_letter) or `r2c1`. A cell named again right after itself counts once.
         """
         with _tool_boundary():
             registry.check_coordinator(_bearer(ctx))

@@ -261,8 +261,13 @@ def run_command(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the plan and its size; start nothing.")] = False,
     ray: Annotated[str | None, typer.Option("--ray", help="Spread episodes over the Ray cluster at this address "
                                                           "(e.g. auto, or ray://head:10001).")] = None,
+    retry_errors: Annotated[bool, typer.Option("--retry-errors", help="Replay the stored platform errors; each "
+                                                                      "new record keeps the earlier attempts.")] = False,
 ) -> None:
-    """Run the experiment in FILE into its store, skipping every episode already stored (so a killed run resumes)."""
+    """Run the experiment in FILE into its store, skipping every episode already stored (so a killed run resumes).
+
+    Runners started on the same store share the plan. Ctrl-C stores nothing of the episodes in flight (exit 130).
+    """
     run = load_run_file(file)
     if dry_run:
         plan = plan_run(run, file)
@@ -279,6 +284,8 @@ def run_command(
         local = [f"{name} ({agent.player})" for name, agent in run.agents.items() if agent.player]
         console.print(f"Agents started by the run: {', '.join(local) or 'none'}")
         console.print(f"Store: {run_paths(run, file)[1]}")
+        counted = "scored and counted in n" if run.errors.agent == "score" else "left out of n"
+        console.print(f"An agent's own failure: {counted} ([errors] agent = {run.errors.agent!r})", markup=False)
         raise typer.Exit(code=0)
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   TextColumn("{task.fields[stats]}"), console=err) as bar:
@@ -298,13 +305,29 @@ def run_command(
             show(p)
 
         progress = RunProgress(listeners=[show])
-        outcome = execute_run(run, file, on_plan=planned, progress=progress, ray_address=ray)
+        try:
+            outcome = execute_run(run, file, on_plan=planned, progress=progress, ray_address=ray,
+                                  retry_errors=retry_errors)
+        except KeyboardInterrupt:
+            err.print("Interrupted before any episode started; nothing was stored.")
+            raise typer.Exit(code=130) from None
+    elsewhere = f", {outcome.elsewhere} played or claimed by another runner" if outcome.elsewhere else ""
     console.print(f"Run {outcome.run_id}: {outcome.planned} planned, {outcome.already_stored} already stored, "
-                  f"{outcome.played} played now, {outcome.errors} errors (kept apart from scores).")
+                  f"{outcome.played} played now, {outcome.errors} errors (platform errors that persisted after "
+                  f"retries, kept apart from scores){elsewhere}.")
+    if outcome.errors or outcome.skipped_errors:
+        console.print(f"Stored platform errors: {outcome.errors + outcome.skipped_errors}; replay them with "
+                      "--retry-errors.")
+    if outcome.interrupted:
+        console.print("Interrupted: nothing was stored of the episodes in flight; run again to play them.")
     if outcome.budget_reached:
         console.print(f"Stopped early: {outcome.budget_reached}. Raise the cap and run again to continue.")
     console.print(f"Store: {outcome.store_url}")
-    raise typer.Exit(code=0 if outcome.complete and not outcome.errors else 1)
+    if outcome.interrupted:
+        raise typer.Exit(code=130)
+    finished = not outcome.budget_reached and outcome.already_stored + outcome.played + outcome.elsewhere >= \
+        outcome.planned
+    raise typer.Exit(code=0 if finished and not outcome.errors else 1)
 
 
 @app.command()
@@ -350,9 +373,10 @@ def print_episode(record: EpisodeRecord) -> None:
         vote = escape(f"  [vote: {message.vote}]") if message.vote else ""
         console.print(f"[bold]{message.seat}[/bold] #{message.index + 1}{vote}")
         console.print(message.text, markup=False, highlight=False)
-    if record.error is not None:
-        console.print(f"ERROR ({record.error.kind}, seat {record.error.seat}): {record.error.message}", markup=False)
-    elif record.score is not None:
+    if record.error is not None:  # blamed on an agent or the grader, the episode still has its score below
+        console.print(f"ERROR ({record.error.kind}, seat {record.error.seat}, blame {record.error.blame}): "
+                      f"{record.error.message}", markup=False)
+    if record.score is not None:
         s = record.score
         console.print(f"Outcome: {record.status} ({record.end_reason}); weighted score {s.weighted:.3f}; "
                       f"{s.moves} moves (optimal {s.optimal_length}); {s.conflicts} conflicts")
@@ -399,7 +423,7 @@ def play(
         [record] = asyncio.run(run_episodes([spec], referee, SecretStr(token), turn_timeout_s=turn_timeout,
                                             prompts=templates, prices=table))
     print_episode(record)
-    raise typer.Exit(code=1 if record.status == "error" else 0)
+    raise typer.Exit(code=1 if record.error is not None and record.error.platform else 0)  # agents' failures score
 
 
 def main() -> None:

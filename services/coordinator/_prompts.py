@@ -1,7 +1,9 @@
 """The text parts of seat messages, from template files a user can replace (DESIGN §3.3, issue 3).
 
-Templates are `str.format` strings with the fields `size`, `maps`, `legend`, `limit`, `completion` (task
-prompts), `completion` (review) and `transcript` (grader).
+Templates are `str.format` strings with the fields `size`, `maps`, `map_1`, `map_2`, `legend`, `limit`,
+`completion` (task prompts), `transcript` (pair grader) and `solution` (solo grader). The paper-mode templates are
+the paper's own prompts word for word (App. A; docs/paper-protocol.md), with the game's map(s) in place of the
+example: `map_1` is the seat's map (solo-split: view 1), `map_2` view 2.
 """
 
 from __future__ import annotations
@@ -10,12 +12,15 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from protocol import COMPLETION_PHRASE, LEGEND, Mode, SeatStart, SeatTurn, render_map
+from protocol import COMPLETION_PHRASE, LEGEND, Mode, Seat, SeatStart, SeatTurn, render_map
 
 from ._errors import ConfigError
 from ._records import MessageRecord
 
-TEMPLATES = ("task-pair-referee", "task-pair-paper", "task-solo-referee", "task-solo-paper", "review", "grader")
+AGENT_NAMES: dict[Seat, str] = {"A": "agent_1", "B": "agent_2"}
+"""How the paper's grader names the seats."""
+TEMPLATES = ("task-pair-referee", "task-pair-paper", "task-solo-referee", "task-solo-full-paper",
+             "task-solo-split-paper", "critic", "grader-pair", "grader-solo")
 
 
 @dataclass(frozen=True)
@@ -39,39 +44,54 @@ class Prompts:
 
     def start(self, start: SeatStart) -> list[str]:
         """The text parts of a start message: the full task prompt, then the partner's opening if it spoke first."""
-        solo = start.condition != "pair"
-        if len(start.maps) == 1:
-            maps = render_map(start.maps[0]) if not solo else f"Your map (rows top to bottom):\n{render_map(start.maps[0])}"
-        else:
-            maps = "\n\n".join(f"Map {i + 1} of {len(start.maps)} (rows top to bottom):\n{render_map(rows)}"
-                               for i, rows in enumerate(start.maps))
-        task = self.templates[f"task-{'solo' if solo else 'pair'}-{start.mode}"].format(
-            size=start.size, maps=maps, legend=LEGEND, limit=start.message_limit, completion=COMPLETION_PHRASE)
+        task = self._task(start)
         if start.move_channel == "referee":
-            task = (f"{task.strip()}\n\nYou vote by calling the referee's `propose_move` tool yourself (MCP server "
+            task = (f"{task}\n\nYou vote by calling the referee's `propose_move` tool yourself (MCP server "
                     f"{start.referee_url}, your seat token as bearer token); `MOVE:` lines are not counted.")
-        if solo:
-            return [task.strip()]
+        if start.condition != "pair":
+            return [task]
         if start.history:
             lines = "\n\n".join(f"[{'you' if h.seat == start.seat else 'partner'}]: {h.text}" for h in start.history)
-            return [task.strip(), f"You take over seat {start.seat} mid-game. The conversation so far, oldest first "
-                                  f"(messages marked [you] were written for your seat before you):\n\n{lines}"]
+            return [task, f"You take over seat {start.seat} mid-game. The conversation so far, oldest first "
+                          f"(messages marked [you] were written for your seat before you):\n\n{lines}"]
+        if start.mode == "paper":  # the paper's words only: its task, then the partner's message as it was said
+            return [task] if start.speaks_first else [task, start.partner_text or ""]
         if start.speaks_first:
-            return [f"{task.strip()}\n\nYou speak first."]
-        return [task.strip(), f"Your partner spoke first. Their message:\n{start.partner_text or ''}"]
+            return [f"{task}\n\nYou speak first."]
+        return [task, f"Your partner spoke first. Their message:\n{start.partner_text or ''}"]
+
+    def _task(self, start: SeatStart) -> str:
+        solo = start.condition != "pair"
+        views = [render_map(rows) for rows in start.maps]
+        if start.mode == "paper":
+            name = f"task-{start.condition}-paper" if solo else "task-pair-paper"
+        else:
+            name = f"task-{'solo' if solo else 'pair'}-referee"
+        if len(views) > 1:
+            maps = "\n\n".join(f"Map {i + 1} of {len(views)} (rows top to bottom):\n{view}"
+                                 for i, view in enumerate(views))
+        else:
+            maps = f"Your map (rows top to bottom):\n{views[0]}" if solo else views[0]
+        return self.templates[name].format(
+            size=start.size, maps=maps, map_1=views[0], map_2=views[1] if len(views) > 1 else "", legend=LEGEND,
+            limit=start.message_limit, completion=COMPLETION_PHRASE).strip()
 
     def turn(self, turn: SeatTurn, solo: bool, mode: Mode) -> list[str]:
-        """The partner's message verbatim; alone, the referee's verdict on the last vote (or a nudge)."""
+        """The partner's message verbatim. Alone: in referee mode the referee's verdict on the last vote (or a
+        nudge); in paper mode the critic step (the paper's Fig. A.3)."""
         if not solo:
             return [turn.partner_text or ""]
-        lines = [f"Your move {o.direction} was {'executed' if o.executed else 'not executed'}." for o in turn.outcomes]
         if mode == "paper":
-            return ["Continue."]
+            return [self.templates["critic"].strip()]
+        lines = [f"Your move {o.direction} was {'executed' if o.executed else 'not executed'}." for o in turn.outcomes]
         return ["\n".join(lines) or "No move was made: vote with a line `MOVE: <direction>`."]
 
-    def review(self) -> str:
-        return self.templates["review"].format(completion=COMPLETION_PHRASE).strip()
+    def grader(self, messages: list[MessageRecord], *, solo: bool) -> str:
+        """Paper mode: the pair grader on the dialogue (Fig. A.6), or the solo grader on the final answer (Fig. A.5).
 
-    def grader(self, messages: list[MessageRecord]) -> str:
-        transcript = "\n".join(f"[{m.seat}]: {m.text}" for m in messages)
-        return self.templates["grader"].format(transcript=transcript).strip()
+        In the dialogue seat A is `agent_1` and seat B `agent_2`, the names the grader's answer uses.
+        """
+        if solo:
+            return self.templates["grader-solo"].format(solution=messages[-1].text if messages else "").strip()
+        transcript = "\n\n".join(f"[{AGENT_NAMES[m.seat]}]: {m.text}" for m in messages)
+        return self.templates["grader-pair"].format(transcript=transcript).strip()

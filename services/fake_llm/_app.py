@@ -140,6 +140,10 @@ class _Vendor:
             return _error(dialect, VendorError("server_error", "the request hung and was given up"))
         if fault.kind == "cut_stream" and asked.stream:
             return _stream(dialect, completion, asked, cut=True)
+        if fault.kind == "empty":
+            silent = dataclasses.replace(completion, text="", chunks=(), completion_tokens=0, tool_calls=(),
+                                         finish="stop")
+            return _stream(dialect, silent, asked) if asked.stream else JSONResponse(dialect.body(silent))
         body = dumps(dialect.body(completion))
         # A proper prefix of a JSON object is never JSON: its closing brace is the last character.
         return Response(body[:len(body) // 2], media_type="application/json")

@@ -2,7 +2,9 @@
 
 They see only what a real model sees (the system prompt, the chat turns and the tools offered) and follow the
 paper's plumbing: the task arrives as a user turn prefixed `[user]:`, the partner's messages as user turns
-prefixed `[other agent]:`, and the model's own messages are assistant turns.
+prefixed `[other agent]:`, and the model's own messages are assistant turns. Alone in paper mode (the task
+unprefixed), a seat model answers with the whole route as a list of cells and gives it again after the critic
+step; `sim-grader` answers the pair and solo grader prompts in the paper's YAML shape.
 
 Offered the referee's seat tools (`propose_move` among them), a seat model votes by calling `propose_move`
 instead of writing a `MOVE:` line: it opens a game by calling `get_view`, then calls `propose_move` when its
@@ -107,8 +109,8 @@ def _dialogue(turns: Sequence[ChatTurn]) -> tuple[str, list[tuple[Speaker, str]]
             said = text[len(PARTNER_PREFIX):].strip()
             voted = _VOTED.search(said)
             dialogue.append(("partner", f"{said}\nMOVE: {voted.group(1)}" if voted and not find_votes(said) else said))
-        elif turn.role == "user" and text.startswith(TASK_PREFIX) and not task:
-            task = text[len(TASK_PREFIX):].strip()
+        elif turn.role == "user" and not task:  # prefixed `[user]:`, except alone in paper mode
+            task = text.removeprefix(TASK_PREFIX).strip()
     return task, dialogue
 
 
