@@ -268,9 +268,12 @@ class _Relay:
                                     convention=final.convention, usage=usage, cost_usd=self.prices.cost(usage),
                                     error=error, model_input=list(reply.calls) if reply is not None else [])
 
-    async def say_goodbye(self, final: GameRecord) -> None:
-        """Tell each seat the game is over; an agent that fails to listen no longer matters to the score."""
+    async def say_goodbye(self, final: GameRecord, failed: Seat | None = None) -> None:
+        """Tell each seat the game is over, except one whose agent failed; an agent that fails to listen no
+        longer matters to the score."""
         for seat in self.seats:
+            if seat == failed:
+                continue
             end = SeatEnd(game_id=final.game_id, seat=seat, status=final.status, reason=final.end_reason or "ended")
             try:
                 await self.connections[self.holders[seat].url].send(
@@ -391,7 +394,8 @@ async def play_episode(spec: EpisodeSpec, referee: RefereeClient, agents: Mappin
             note = f"agent failure: {failure.kind}" if failure is not None else reason or "finished"
             final = await referee.end_game(game_id, note)
         if unreachable is None:
-            await relay.say_goodbye(final)
+            await relay.say_goodbye(final, failed=failure.seat if failure is not None and failure.seat != "grader"
+                                    else None)
     except Exception as exc:  # noqa: BLE001 - one place per episode: every failure is recorded, the run goes on
         kind = exc.kind if isinstance(exc, PlatformFault) else "internal"
         if not isinstance(exc, PlatformFault):
