@@ -176,6 +176,8 @@ class GameRegistry:
         self._coordinator = _digest(coordinator_token)
         self._games: OrderedDict[str, Game] = OrderedDict()
         self._seats: dict[bytes, tuple[str, Seat]] = {}
+        self._digests: dict[str, list[bytes]] = {}
+        """Each game's seat-token digests, so forgetting a game does not scan every seat."""
         self._max_games = max_games
 
     def check_coordinator(self, token: str | None) -> None:
@@ -187,8 +189,9 @@ class GameRegistry:
         game = Game(secrets.token_hex(8), maze, views, mode, feedback, max_votes)
         tokens = {seat: secrets.token_urlsafe(24) for seat in game.seats}
         self._games[game.game_id] = game
-        for seat, token in tokens.items():
-            self._seats[_digest(token)] = (game.game_id, seat)
+        self._digests[game.game_id] = [_digest(token) for token in tokens.values()]
+        for seat, digest in zip(tokens, self._digests[game.game_id], strict=True):
+            self._seats[digest] = (game.game_id, seat)
         while len(self._games) > self._max_games:
             self._forget(next(iter(self._games)))
         return CreatedGame(
@@ -197,7 +200,7 @@ class GameRegistry:
 
     def _forget(self, game_id: str) -> None:
         del self._games[game_id]
-        for digest in [d for d, (gid, _) in self._seats.items() if gid == game_id]:
+        for digest in self._digests.pop(game_id):
             del self._seats[digest]
 
     def get(self, game_id: str) -> Game:

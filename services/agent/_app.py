@@ -73,6 +73,8 @@ class AgentSettings(BaseModel):
     """When set, every A2A call needs `Authorization: Bearer <token>`; the card stays public."""
     max_contexts: int = Field(4096, ge=1)
     """Games remembered at once; the least recently used is forgotten first."""
+    context_idle_s: float = Field(3600.0, gt=0)
+    """A game no message has reached for this long is forgotten (its coordinator is gone without ending it)."""
 
 
 def resolve_player(settings: AgentSettings) -> tuple[PlayerFactory, EndpointClient | None]:
@@ -166,7 +168,7 @@ def create_agent_app(settings: AgentSettings) -> Starlette:
         executor, endpoint = TckFixtureExecutor(), None
     else:
         factory, endpoint = resolve_player(settings)
-        executor = SeatExecutor(factory, max_contexts=settings.max_contexts)
+        executor = SeatExecutor(factory, max_contexts=settings.max_contexts, idle_s=settings.context_idle_s)
     handler = DefaultRequestHandler(
         agent_executor=executor,
         task_store=InMemoryTaskStore(),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections import OrderedDict
 
 import pydantic
@@ -54,12 +55,15 @@ def reply_metadata(reply: PlayerReply) -> dict[str, object]:
 
 
 class SeatExecutor(AgentExecutor):
-    """Keeps one player per A2A context (one context per game and seat); forgets a game at its `end`."""
+    """Keeps one player per A2A context (one context per game and seat); forgets a game at its `end`, when it has
+    been idle for `idle_s` seconds, or when `max_contexts` newer games are open."""
 
-    def __init__(self, factory: PlayerFactory, *, max_contexts: int = 4096) -> None:
+    def __init__(self, factory: PlayerFactory, *, max_contexts: int = 4096, idle_s: float = 3600.0) -> None:
         self._factory = factory
-        self._players: OrderedDict[str, Player] = OrderedDict()
+        self._players: OrderedDict[str, tuple[Player, float]] = OrderedDict()
+        """Least recently used first, with the time each was last used."""
         self._max_contexts = max_contexts
+        self._idle_s = idle_s
 
     async def execute(self, context: RequestContext, event_queue: EventQueue) -> None:
         message = context.message
@@ -82,20 +86,31 @@ class SeatExecutor(AgentExecutor):
         await event_queue.enqueue_event(answer)
 
     async def _answer(self, context_id: str, seat_message: SeatMessage, texts: list[str]) -> PlayerReply:
+        now = time.monotonic()
+        self._forget_idle(now)
         if isinstance(seat_message, SeatEnd):
             self._players.pop(context_id, None)
             return PlayerReply("Thanks for the game.")
         if isinstance(seat_message, GradeRequest):
             return await self._factory().reply(seat_message, texts)
         if seat_message.kind == "start":
-            self._players[context_id] = self._factory()
+            self._players[context_id] = (self._factory(), now)
             while len(self._players) > self._max_contexts:
                 self._players.popitem(last=False)
-        player = self._players.get(context_id)
-        if player is None:
+        entry = self._players.get(context_id)
+        if entry is None:
             raise InvalidParamsError(f"no game in context {context_id[:40]!r}: send its start message first")
+        self._players[context_id] = (entry[0], now)
         self._players.move_to_end(context_id)
-        return await player.reply(seat_message, texts)
+        return await entry[0].reply(seat_message, texts)
+
+    def _forget_idle(self, now: float) -> None:
+        """Drop the games no message has reached for `idle_s` seconds (their coordinator is gone)."""
+        while self._players:
+            context_id, (_, used) = next(iter(self._players.items()))
+            if now - used < self._idle_s:
+                return
+            del self._players[context_id]
 
     async def cancel(self, context: RequestContext, event_queue: EventQueue) -> None:
         if context.task_id and context.context_id:

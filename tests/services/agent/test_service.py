@@ -7,7 +7,7 @@ import uuid
 import httpx
 import pytest
 
-from protocol import MazeParams, SeatStart, SeatTurn, generate_maze, split_views
+from protocol import MazeParams, SeatEnd, SeatStart, SeatTurn, generate_maze, split_views
 from services.agent import SKILL_ID, AgentSettings, create_agent_app
 from services.coordinator import AgentConnection, ProtocolViolationError
 from tests.conftest import Stack
@@ -26,6 +26,11 @@ def jsonrpc(method: str, params: dict[str, object]) -> dict[str, object]:
 
 def text_message(text: str) -> dict[str, object]:
     return {"message": {"messageId": uuid.uuid4().hex, "role": "ROLE_USER", "parts": [{"text": text}]}}
+
+
+def seat_message(context_id: str, data: dict[str, object]) -> dict[str, object]:
+    return {"message": {"messageId": uuid.uuid4().hex, "contextId": context_id, "role": "ROLE_USER",
+                        "parts": [{"text": "task prompt"}, {"data": data, "mediaType": "application/json"}]}}
 
 
 async def test_card_declares_both_interfaces_and_the_seat_skill(stack: Stack) -> None:
@@ -49,6 +54,28 @@ async def test_a_turn_without_its_start_is_refused(stack: Stack) -> None:
     async with AgentConnection.open(stack.cartographer.url) as agent:
         with pytest.raises(ProtocolViolationError, match="send its start message first"):
             await agent.send("A", uuid.uuid4().hex, "hi", SeatTurn(game_id="g", seat="A", turn=2))
+
+
+async def test_an_ended_game_is_forgotten(stack: Stack) -> None:
+    context = uuid.uuid4().hex
+    async with AgentConnection.open(stack.cartographer.url) as agent:
+        await agent.send("A", context, "task prompt", start_message())
+        await agent.send("A", context, "", SeatEnd(game_id="g1", seat="A", status="solved", reason="goal"))
+        with pytest.raises(ProtocolViolationError, match="send its start message first"):
+            await agent.send("A", context, "hi", SeatTurn(game_id="g1", seat="A", turn=2))
+
+
+async def test_a_game_idle_past_the_deadline_is_forgotten() -> None:
+    settings = AgentSettings(player="scripted:cartographer", public_url="http://agent.test", context_idle_s=1e-6)
+    transport = httpx.ASGITransport(app=create_agent_app(settings))
+    turn = {"collabgap": {"kind": "turn", "game_id": "g1", "seat": "A", "turn": 2}}
+    headers = {"A2A-Version": "1.0"}
+    async with httpx.AsyncClient(transport=transport, base_url="http://agent.test", headers=headers) as http:
+        started = await http.post("/a2a/jsonrpc/", json=jsonrpc("SendMessage", seat_message("ctx", {
+            "collabgap": start_message().model_dump(mode="json")})))
+        assert "result" in started.json()
+        answer = (await http.post("/a2a/jsonrpc/", json=jsonrpc("SendMessage", seat_message("ctx", turn)))).json()
+    assert "send its start message first" in answer["error"]["message"]
 
 
 async def test_text_without_seat_data_gets_a_clear_error(stack: Stack) -> None:
