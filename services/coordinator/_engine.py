@@ -51,6 +51,8 @@ class EngineSettings:
     retries: int
     prompts: Prompts
     prices: PriceTable
+    games: int | None = None
+    """Games this engine plays at once at most: the size of each connection pool (None: unbounded)."""
 
 
 @dataclass(frozen=True)
@@ -169,7 +171,8 @@ class EpisodeEngine:
     async def _connect_referee(self) -> RefereeClient:
         if self._referee is None or self._referee.ended:
             opener = RefereeClient.connect(self._settings.referee_url,
-                                           self._settings.referee_token.get_secret_value())
+                                           self._settings.referee_token.get_secret_value(),
+                                           connections=self._settings.games)
             self._referee = _Held(opener)
         held = self._referee
         try:
@@ -188,7 +191,8 @@ class EpisodeEngine:
             if held is None or held.ended:
                 token = self._settings.agent_tokens.get(url)
                 held = self._agents[url] = _Held(AgentConnection.open(
-                    url, token=token.get_secret_value() if token else None, timeout=self._settings.turn_timeout_s))
+                    url, token=token.get_secret_value() if token else None, timeout=self._settings.turn_timeout_s,
+                    connections=self._settings.games))
             try:
                 connections[url] = await held.get()
             except InfrastructureError as exc:

@@ -89,9 +89,10 @@ async def run_episodes(plan: list[EpisodeSpec], referee_url: str, referee_token:
     prompts, prices = prompts or Prompts.load(), prices or PriceTable.load()
     urls = sorted({agent.url for spec in plan for agent in episode_agents(spec)})
     async with contextlib.AsyncExitStack() as stack:
+        # One pool per endpoint for the whole plan, a connection for each game in flight: no game opens its own.
         referee = await stack.enter_async_context(
-            RefereeClient.connect(referee_url, referee_token.get_secret_value()))
-        agents = await connect_agents(stack, urls, timeout=turn_timeout_s)
+            RefereeClient.connect(referee_url, referee_token.get_secret_value(), connections=concurrency))
+        agents = await connect_agents(stack, urls, timeout=turn_timeout_s, connections=concurrency)
         limit = asyncio.Semaphore(concurrency)
 
         async def one(spec: EpisodeSpec) -> EpisodeRecord:

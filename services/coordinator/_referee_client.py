@@ -12,12 +12,13 @@ import httpx2
 import pydantic
 from mcp import Client, MCPError
 from mcp.client.streamable_http import streamable_http_client
-from mcp.types import CallToolResult
+from mcp.types import CallToolRequest, CallToolRequestParams, CallToolResult
 from pydantic import BaseModel
 
 from protocol import CreatedGame, Direction, GameRecord, VoteResult
 
 from ._errors import RefereeUnavailableError
+from ._http import CONNECT_RETRIES, describe, pool_size, tls_context
 
 ResultT = TypeVar("ResultT", bound=BaseModel)
 PROTOCOL = "2026-07-28"
@@ -68,11 +69,14 @@ class _Session:
     @staticmethod
     async def _run(client: Client, tool: str, arguments: dict[str, Any],
                    answer: asyncio.Future[CallToolResult]) -> None:
+        # The session's own request, not `client.call_tool`: that one checks every result against the tool's
+        # JSON Schema (listing the tools first, once per session), where `call` validates it with our model.
+        request = CallToolRequest(params=CallToolRequestParams(name=tool, arguments=arguments))
         try:
-            outcome = await client.call_tool(tool, arguments)
-        except _LOST as exc:
+            outcome = await client.session.send_request(request, CallToolResult)
+        except (*_LOST, pydantic.ValidationError) as exc:
             if not answer.done():
-                answer.set_exception(RefereeUnavailableError(f"referee call {tool} failed: {exc}"))
+                answer.set_exception(RefereeUnavailableError(f"referee call {tool} failed: {describe(exc)}"))
             return
         if not answer.done():  # done: its caller gave up waiting
             answer.set_result(outcome)
@@ -89,19 +93,18 @@ _LOST = (MCPError, httpx2.HTTPError, OSError, anyio.ClosedResourceError, anyio.B
 """How the MCP client says the referee cannot be had: a protocol error, an HTTP failure, a closed stream."""
 
 
-async def _hold(session: _Session, url: str, token: str, timeout: float, opened: asyncio.Future[None]) -> None:
+async def _hold(session: _Session, url: str, http: httpx2.AsyncClient, timeout: float,
+                opened: asyncio.Future[None]) -> None:
     """Hold the MCP client open and serve `session`'s calls until cancelled or the connection fails."""
     lost = "the connection to the referee closed"
     try:
-        async with httpx2.AsyncClient(headers={"Authorization": f"Bearer {token}"},
-                                      timeout=httpx2.Timeout(timeout)) as http:
-            async with Client(streamable_http_client(url, http_client=http), mode=PROTOCOL,
-                              read_timeout_seconds=timeout) as client:
-                if not opened.done():  # done: the opener gave up waiting
-                    opened.set_result(None)
-                await session.serve(client)
+        async with Client(streamable_http_client(url, http_client=http), mode=PROTOCOL,
+                          read_timeout_seconds=timeout) as client:
+            if not opened.done():  # done: the opener gave up waiting
+                opened.set_result(None)
+            await session.serve(client)
     except* _LOST as group:
-        lost = f"cannot reach the referee at {url}: {group.exceptions[0]}"
+        lost = f"cannot reach the referee at {url}: {describe(group.exceptions[0])}"
     finally:
         session.lose(lost)
         if not opened.done():
@@ -109,8 +112,10 @@ async def _hold(session: _Session, url: str, token: str, timeout: float, opened:
 
 
 @contextlib.asynccontextmanager
-async def _session(url: str, token: str, timeout: float) -> AsyncIterator[_Session]:
-    """Open a session whose MCP client lives in a task of its own.
+async def _session(url: str, transport: httpx2.AsyncHTTPTransport, token: str,
+                   timeout: float) -> AsyncIterator[_Session]:
+    """Open a session whose MCP client lives in a task of its own and sends `token` on every request, over the
+    shared `transport` (its pool and TLS context; the caller closes it).
 
     The SDK's transport fails its whole task group when a request cannot be posted (the referee died), which
     would cancel the scope that holds the client open: the whole run, for the coordinator's session. Held apart,
@@ -120,8 +125,11 @@ async def _session(url: str, token: str, timeout: float) -> AsyncIterator[_Sessi
         RefereeUnavailableError: the referee cannot be reached, or refused the token.
     """
     session = _Session(url)
+    # Never entered nor closed: closing it would close the shared transport. It only carries the token.
+    http = httpx2.AsyncClient(transport=transport, headers={"Authorization": f"Bearer {token}"},
+                              timeout=httpx2.Timeout(timeout))
     opened: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-    host = asyncio.create_task(_hold(session, url, token, timeout, opened))
+    host = asyncio.create_task(_hold(session, url, http, timeout, opened))
     try:
         await opened
         yield session
@@ -142,19 +150,28 @@ class SeatChannel:
 
 
 class RefereeClient:
-    """Coordinator tools over one MCP connection; `seat()` opens a seat's own connection."""
+    """Coordinator tools over one MCP session; `seat()` opens a seat's own session. Every session shares one
+    pool of HTTP connections, and each sends its own token."""
 
-    def __init__(self, url: str, session: _Session, timeout: float) -> None:
+    def __init__(self, url: str, session: _Session, transport: httpx2.AsyncHTTPTransport, timeout: float) -> None:
         self.url = url
         self._session = session
+        self._transport = transport
         self._timeout = timeout
 
     @classmethod
     @contextlib.asynccontextmanager
-    async def connect(cls, url: str, token: str, *, timeout: float = 30.0) -> AsyncIterator[RefereeClient]:
-        """Open the coordinator's connection to the referee at `url` (ending in `/mcp`)."""
-        async with _session(url, token, timeout) as session:
-            yield cls(url, session, timeout)
+    async def connect(cls, url: str, token: str, *, timeout: float = 30.0,
+                      connections: int | None = None) -> AsyncIterator[RefereeClient]:
+        """Open the coordinator's connection to the referee at `url` (ending in `/mcp`), with a pool of
+        `connections` (the games in flight; None: unbounded) for it and every seat session."""
+        transport = httpx2.AsyncHTTPTransport(verify=tls_context(), limits=httpx2.Limits(**pool_size(connections)),
+                                              retries=CONNECT_RETRIES)
+        try:
+            async with _session(url, transport, token, timeout) as session:
+                yield cls(url, session, transport, timeout)
+        finally:
+            await transport.aclose()
 
     async def create_game(self, **arguments: Any) -> CreatedGame:
         return await self._session.call("create_game", arguments, CreatedGame)
@@ -170,5 +187,6 @@ class RefereeClient:
 
     @contextlib.asynccontextmanager
     async def seat(self, token: str) -> AsyncIterator[SeatChannel]:
-        async with _session(self.url, token, self._timeout) as session:
+        """A session that votes with one seat's `token`, for one game; it opens no connection of its own."""
+        async with _session(self.url, self._transport, token, self._timeout) as session:
             yield SeatChannel(session)

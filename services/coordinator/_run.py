@@ -326,7 +326,8 @@ def execute_run(run: RunFile, path: Path, *, on_plan: Callable[[RunProgress], No
             run_id=run.name, store_url=store_url, referee_url=referee_url, referee_token=token,
             agent_tokens=agent_tokens, turn_timeout_s=run.limits.turn_timeout_s,
             lease_ttl_s=run.limits.game_timeout_s, retries=run.retries,
-            prompts=Prompts.load(run.prompts_dir), prices=PriceTable.load(run.prices_file))
+            prompts=Prompts.load(run.prompts_dir), prices=PriceTable.load(run.prices_file),
+            games=run.concurrency.games)
         with Claims(store, run.name) as claims:
             runner = _Runner(run, plan, store, claims, progress, signals, retry_errors)
             progress.planned, progress.done = len(plan), runner.already_stored

@@ -40,6 +40,7 @@ from ._errors import (
     UnexpectedError,
     VersionError,
 )
+from ._http import CONNECT_RETRIES, describe, pool_size, tls_context
 
 logger = logging.getLogger(__name__)
 MAX_REPLY_BYTES = 1 << 20
@@ -70,10 +71,14 @@ class _CappedStream(httpx.AsyncByteStream):
 
 
 class _CappedTransport(httpx.AsyncBaseTransport):
-    """Stops reading an agent's response once it passes `limit` bytes, so no agent can exhaust memory."""
+    """Stops reading an agent's response once it passes `limit` bytes, so no agent can exhaust memory.
 
-    def __init__(self, limit: int) -> None:
-        self._inner = httpx.AsyncHTTPTransport()
+    Its pool keeps up to `connections` connections (see `pool_size`) and tries a refused connection again.
+    """
+
+    def __init__(self, limit: int, connections: int | None = None) -> None:
+        self._inner = httpx.AsyncHTTPTransport(verify=tls_context(), limits=httpx.Limits(**pool_size(connections)),
+                                               retries=CONNECT_RETRIES)
         self._limit = limit
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
@@ -142,7 +147,7 @@ def seat_boundary(seat: str, url: str, timeout: float) -> Iterator[None]:
         if _caused_by(exc, _ReplyTooLarge):
             raise ProtocolViolationError(f"seat {seat} ({url}): reply larger than {MAX_REPLY_BYTES} bytes") from exc
         if _caused_by(exc, httpx.TransportError):
-            raise AgentUnreachableError(f"seat {seat} ({url}): {exc}") from exc
+            raise AgentUnreachableError(f"seat {seat} ({url}): {describe(exc)}") from exc
         if isinstance(exc, InternalError):
             raise AgentError(f"seat {seat} ({url}): the agent failed: {exc}") from exc
         if isinstance(exc, VersionNotSupportedError):
@@ -217,14 +222,16 @@ def read_reply(parts: list[Part], metadata: Struct, seat: str, started: float) -
 
 
 async def connect_agents(stack: contextlib.AsyncExitStack, urls: list[str], *, timeout: float,
-                         tokens: dict[str, str | None] | None = None) -> dict[str, AgentConnection]:
-    """Open every agent of a plan on `stack`; an agent that cannot be reached is left out, and every episode it
-    plays ends as that agent's `agent_unreachable` failure (the reason is logged here)."""
+                         tokens: dict[str, str | None] | None = None,
+                         connections: int | None = None) -> dict[str, AgentConnection]:
+    """Open every agent of a plan on `stack`, each with a pool of `connections`; an agent that cannot be reached
+    is left out, and every episode it plays ends as that agent's `agent_unreachable` failure (the reason is
+    logged here)."""
     agents: dict[str, AgentConnection] = {}
     for url in urls:
         try:
             agents[url] = await stack.enter_async_context(
-                AgentConnection.open(url, token=(tokens or {}).get(url), timeout=timeout))
+                AgentConnection.open(url, token=(tokens or {}).get(url), timeout=timeout, connections=connections))
         except AgentFault as exc:
             logger.warning("agent %s is unavailable; its episodes will be errors: %s", url, exc)
     return agents
@@ -247,15 +254,17 @@ class AgentConnection:
     @contextlib.asynccontextmanager
     async def open(cls, url: str, *, token: str | None = None, timeout: float = 60.0,
                    bindings: list[str] | None = None, versions: list[str] | None = None,
-                   ) -> AsyncIterator[AgentConnection]:
+                   connections: int | None = None) -> AsyncIterator[AgentConnection]:
         """Read the agent card at `url` and open a client on its first interface among `bindings` (and, when
         given, among protocol `versions`, e.g. `["0.3"]` to drive an agent the way AgentBeats-era clients do).
+        One pool of `connections` (the games that may talk to the agent at once; None: unbounded) serves every
+        call for as long as the connection is open.
 
         Raises:
             AgentUnreachableError: no card could be read.
         """
         headers = {"Authorization": f"Bearer {token}"} if token else {}
-        async with httpx.AsyncClient(transport=_CappedTransport(MAX_REPLY_BYTES), headers=headers,
+        async with httpx.AsyncClient(transport=_CappedTransport(MAX_REPLY_BYTES, connections), headers=headers,
                                      timeout=httpx.Timeout(timeout, connect=10.0)) as http:
             with seat_boundary("?", url, timeout):
                 try:
