@@ -55,11 +55,11 @@ class Level:
 def steady_rate(spans: list[tuple[float, float, int]]) -> tuple[float, float]:
     """Messages/s and games/s inside the window of every slot busy, from each game's (start, end, messages).
 
-    Falls back to the whole run when the window is empty (too few games for the number in flight).
+    Falls back to the whole run when the window is shorter than a game (too few games for the number in flight).
     """
     window_start = min(end for _, end, _ in spans)
     window_end = max(start for start, _, _ in spans)
-    if window_end <= window_start:
+    if window_end - window_start < statistics.median(end - start for start, end, _ in spans):
         window_start, window_end = min(start for start, _, _ in spans), max(end for _, end, _ in spans)
     games = messages = 0.0
     for start, end, count in spans:
