@@ -1,13 +1,15 @@
 """The results store: runs and their episodes in SQLite or PostgreSQL, one transaction per episode.
 
 A run writes each episode as it ends, so a killed run loses at most the episodes in flight, and a resumed run
-asks which episodes are already stored and plays only the others:
+plays only the episodes the store does not hold:
 
     with Store.open("sqlite:///results/run.db") as store:
         store.start_run(run_id, config, provenance)
         done = store.stored_episode_ids(run_id)
         for record in play(spec for spec in plan if spec.episode_id not in done):
             store.save_episode(run_id, record)
+
+(`collabgap run` goes through claims instead, below, so that several runners can share one plan.)
 
 Runners sharing a run claim each episode before they play it (`claim`), and renew their claims while they
 play (`renew_claims`); saving an episode ends its claim. A claim not renewed within its lease can be taken over.
