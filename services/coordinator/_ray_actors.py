@@ -60,7 +60,8 @@ class EndpointLimiter:
     A lease takes one game slot, then one slot of each of the episode's agent URLs in sorted order, the order
     the local backend (`_run._play_locally`) takes its semaphores in, so two episodes never wait on each other's
     agents. Its holder renews it while the episode runs; a lease not renewed for `ttl_s` (the game timeout)
-    expires, so a player that died cannot keep its slots. The class is plain asyncio: the Ray actor is `ray.remote(EndpointLimiter)`.
+    expires, so a player that died cannot keep its slots. The class is plain asyncio: the Ray actor is
+    `ray.remote(EndpointLimiter)`.
     """
 
     def __init__(self) -> None:
