@@ -23,17 +23,14 @@ from services.coordinator import (
     load_run_file,
 )
 
-LLM_RUN = """\
-name = "budget"
-runs_dir = "{runs}"
-
+SIM_PAIRS = """\
 [agents.sim]
 player = "openai:sim-cartographer"
 base_url = "{vendor}/v1"
 api_key_env = "BUDGET_TEST_KEY"
 
 [mazes]
-count = 8
+count = {mazes}
 
 [[conditions]]
 kind = "pair"
@@ -46,6 +43,13 @@ games = 1
 [budget]
 max_tokens = {max_tokens}
 """
+"""Homogeneous pairs of the fake vendor's cartographer, one game at a time, under a token cap."""
+
+LLM_RUN = """\
+name = "budget"
+runs_dir = "{runs}"
+
+""" + SIM_PAIRS.replace("{mazes}", "8")
 
 REFEREE_DOWN_RUN = """\
 name = "retries"
@@ -56,25 +60,7 @@ retries = 1
 url = "http://127.0.0.1:{port}/mcp"
 token_env = "RETRY_TEST_REFEREE_TOKEN"
 
-[agents.sim]
-player = "openai:sim-cartographer"
-base_url = "{vendor}/v1"
-api_key_env = "BUDGET_TEST_KEY"
-
-[mazes]
-count = 2
-
-[[conditions]]
-kind = "pair"
-pairing = "homogeneous"
-agents = ["sim"]
-
-[concurrency]
-games = 1
-
-[budget]
-max_tokens = {max_tokens}
-"""
+""" + SIM_PAIRS.replace("{mazes}", "2")
 
 
 def write(tmp_path: Path, text: str) -> Path:
