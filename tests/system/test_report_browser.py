@@ -104,17 +104,20 @@ def test_report_page_loads_without_console_errors(browser: webdriver.Chrome, pla
 
 def test_heatmap_draws_every_seating_of_the_demo_players(browser: webdriver.Chrome,
                                                           played: Played) -> None:
-    """Two players, so a 2 × 2 matrix of pair cells, each visible with its mean ± CI."""
+    """Two players, so a 2 × 2 matrix of pair cells, each visible with its mean ± CI and n, beside a colour bar."""
     url, _ = played
     open_report(browser, url)
-    cells = browser.find_elements(By.CSS_SELECTOR, "#heatmap td.heat-cell")
-    assert len(cells) == 4
-    for cell in cells:
-        assert cell.is_displayed() and cell.size["width"] > 0 and cell.size["height"] > 0
-        assert "±" in cell.text and "n = " in cell.text
+    heatmap = browser.find_element(By.CSS_SELECTOR, "#heatmap svg#figure-pairs")
+    assert heatmap.is_displayed() and heatmap.size["width"] > 300 and heatmap.size["height"] > 200
+    texts = [node.text for node in heatmap.find_elements(By.TAG_NAME, "text")]
+    assert len([text for text in texts if "±" in text]) == 4 and len([t for t in texts if t.startswith("n = ")]) == 4
+    assert {"seat A (opens)", "seat B (answers)", "mean weighted score"} <= set(texts)
     assert browser.find_element(By.ID, "policy").text == "agent failures: scored (counted in n)"
-    assert browser.find_element(By.CSS_SELECTOR, "#gap-chart svg rect").is_displayed()
+    gap = browser.find_element(By.CSS_SELECTOR, "#gap-chart svg#figure-gap")
+    assert gap.is_displayed() and "mean weighted score" in gap.text
     assert browser.find_element(By.ID, "cost-table").is_displayed()
+    assert "conditions" in browser.find_element(By.ID, "run-settings").text
+    assert console_errors(browser) == []
 
 
 def test_viewer_replays_a_game_forward_and_back(browser: webdriver.Chrome, played: Played) -> None:

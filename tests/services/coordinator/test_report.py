@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import re
+import xml.etree.ElementTree as ET
 
 import pyarrow.parquet as pq
 import pytest
@@ -20,7 +21,7 @@ from services.coordinator import (
     SeatSpec,
 )
 from services.coordinator._analysis import Analysis
-from services.coordinator._report import CELL_COLUMNS, EPISODE_SCHEMA, ReportFiles, build_report, terminal_tables
+from services.coordinator._report import CELL_COLUMNS, ReportFiles, build_report, episode_schema, terminal_tables
 
 MINI = SeatSpec(name="gpt-4.1-mini", url="http://127.0.0.1:9001")
 FULL = SeatSpec(name="gpt-4.1", url="http://127.0.0.1:9002")
@@ -34,6 +35,7 @@ VIEWS = [["@?#", "?.?", "#?*"], ["@.?", ".?#", "?.*"]]
 PLAYED = {MINI.name: "gpt-4.1-mini", FULL.name: "gpt-4.1", NORTH.name: "gpt-4.1-2025-04-14",
           SOUTH.name: "openai/gpt-4.1-mini", ROGUE.name: "rogue-1"}
 """The model each player's vendor answers with: paper values follow these, never the players' names."""
+SVG = "{http://www.w3.org/2000/svg}"
 
 
 def episode(seat_a: SeatSpec, seat_b: SeatSpec | None, maze: int, weighted: float, *, text: str = "MOVE: down",
@@ -79,10 +81,10 @@ def report(records: list[EpisodeRecord], tmp_path_factory: pytest.TempPathFactor
     return build_report(records, tmp_path_factory.mktemp("report"))
 
 
-def test_report_writes_its_four_files_into_the_folder(report: ReportFiles) -> None:
+def test_report_writes_its_files_into_the_folder(report: ReportFiles) -> None:
     folder = report.report_html.parent
     assert sorted(p.name for p in folder.iterdir()) == ["analysis.json", "cells.csv", "episodes.parquet",
-                                                         "report.html"]
+                                                         "report.html", "tables.md", "tables.tex"]
     assert Analysis.model_validate_json(report.analysis_json.read_text()) == report.analysis
 
 
@@ -90,7 +92,7 @@ def test_parquet_has_one_row_per_episode_platform_errors_unscored(records: list[
                                                                    report: ReportFiles) -> None:
     """A platform error is a row with its kind and no score; a flagged failure has both; tokens are everywhere."""
     table = pq.read_table(report.episodes_parquet)
-    assert table.schema.equals(EPISODE_SCHEMA)
+    assert table.schema.equals(episode_schema())
     rows = table.to_pylist()
     assert [row["episode_id"] for row in rows] == [r.spec.episode_id for r in records]
     flagged, error = rows[-2:]
@@ -122,18 +124,28 @@ def test_cells_csv_has_the_documented_columns(report: ReportFiles) -> None:
     assert float(rogue["wall_fraction"]) == pytest.approx(3 / 7) and rogue["optimal_length"] == "4.0"
 
 
+def heatmap_panels(html: str) -> dict[str, list[str]]:
+    """The inline heatmap's panels by title (the colour bar's is its label): the text of each, in drawing order."""
+    svg = re.search(r'<svg id="figure-pairs".*?</svg>', html, re.S)
+    assert svg is not None
+    panels = {}
+    for group in ET.fromstring(svg.group(0)).iter(f"{SVG}g"):
+        if re.fullmatch(r"pairs-axes_\d+", group.get("id", "")):
+            texts = [node.text or "" for node in group.iter(f"{SVG}text")]
+            panels[texts[-1]] = texts
+    return panels
+
+
 def test_html_shows_published_values_only_beside_paper_mode_cells(report: ReportFiles) -> None:
     """north opening for south, reporting gpt-4.1 and gpt-4.1-mini: the paper has 0.50 ± 0.04 and 18% ± 5%.
     gpt-4.1 opening for gpt-4.1-mini under the referee protocol is another protocol: no published value."""
     html = report.report_html.read_text()
-    paper = re.search(r'<table class="heatmap" data-mode="paper">.*?</table>', html)
-    referee = re.search(r'<table class="heatmap" data-mode="referee">.*?</table>', html)
-    assert paper is not None and referee is not None
-    cell = re.search(r'<td class="heat-cell" data-seat-a="north" data-seat-b="south".*?</td>', paper.group(0))
-    assert cell is not None
-    assert "paper 0.50 ± 0.04 · 18% ± 5%" in cell.group(0)
-    assert "0.500 ± 0.000" in cell.group(0)
-    assert 'class="paper"' not in referee.group(0)
+    panels = heatmap_panels(html)
+    assert sorted(panels) == ["mean weighted score", "paper protocol", "referee protocol"], "and a colour bar"
+    assert panels["mean weighted score"] == ["0.0", "0.2", "0.4", "0.6", "0.8", "1.0", "mean weighted score"]
+    paper, referee = panels["paper protocol"], panels["referee protocol"]
+    assert ["0.50 ± 0.00", "n = 3", "paper 0.50 ± 0.04"] == paper[-4:-1]
+    assert not [text for text in referee if text.startswith("paper")]
     cells_table = re.search(r'<table id="cells-table".*?</table>', html, re.S)
     assert cells_table is not None
     for row in re.findall(r"<tr><td>.*?</tr>", cells_table.group(0)):
@@ -144,8 +156,9 @@ def test_html_shows_published_values_only_beside_paper_mode_cells(report: Report
 def test_html_prints_the_policy_flagged_failures_and_platform_errors_apart(report: ReportFiles) -> None:
     html = report.report_html.read_text()
     assert "agent failures: scored (counted in n)" in html
-    rogue = re.search(r'<td class="heat-cell" data-seat-a="&lt;img[^"]*" data-seat-b="gpt-4.1-mini".*?</td>', html)
-    assert rogue is not None and "n = 2, 1 flagged, 1 platform error" in rogue.group(0)
+    rogue = ("<tr><td>pair &lt;img src=x onerror=alert(1)&gt; + gpt-4.1-mini</td><td>referee</td><td>2</td><td>1</td>"
+             "<td>0</td><td>1</td>")
+    assert rogue in html, "n = 2, 1 flagged, none excluded, 1 platform error"
     platform = re.search(r'<table id="platform-table".*?</table>', html)
     assert platform is not None and "<td>referee_error</td><td>1</td>" in platform.group(0)
     errors = re.search(r'<table id="error-table".*?</table>', html)
