@@ -8,13 +8,14 @@ import time
 from collections import OrderedDict
 
 import pydantic
-from a2a.helpers import get_data_parts, get_text_parts, new_text_message
+from a2a.helpers import get_data_parts, get_text_parts, new_text_message, new_text_part
 from a2a.server.agent_execution import AgentExecutor, RequestContext
 from a2a.server.events import EventQueue
 from a2a.server.tasks import TaskUpdater
+from a2a.types import Message, Task, TaskState, TaskStatus
 from a2a.utils.errors import InternalError, InvalidParamsError
 
-from protocol import DATA_KEY, GradeRequest, SeatEnd, SeatEnvelope, SeatMessage
+from protocol import DATA_KEY, SEAT_SKILL, GradeRequest, SeatEnd, SeatEnvelope, SeatMessage
 
 from ._errors import RefereeUnavailableError
 from ._players import Player, PlayerFactory, PlayerReply
@@ -26,11 +27,11 @@ MAX_CALLS_CHARS = 256 * 1024
 report is left out (a relay newcomer's first request can hold a whole game's history)."""
 
 
-def read_seat_message(data: list[object]) -> SeatMessage:
-    """The `{"collabgap": …}` data part of a message, validated.
+def read_seat_message(data: list[object]) -> SeatMessage | None:
+    """The `{"collabgap": …}` data part of a message, validated; None when the message has no such part.
 
     Raises:
-        InvalidParamsError: no such part, or it does not match the seat schema.
+        InvalidParamsError: the part does not match the seat schema.
     """
     for item in data:
         if isinstance(item, dict) and DATA_KEY in item:
@@ -38,7 +39,16 @@ def read_seat_message(data: list[object]) -> SeatMessage:
                 return SeatEnvelope.model_validate(item).collabgap
             except pydantic.ValidationError as exc:
                 raise InvalidParamsError(f"the {DATA_KEY!r} data part does not match the seat schema: {exc}") from exc
-    raise InvalidParamsError(f"this agent plays collabgap seats: send a data part {{{DATA_KEY!r}: ...}}")
+    return None
+
+
+def about_text(player: str) -> str:
+    """The answer to a message that is no seat message: what this agent is, and how a game reaches it."""
+    return (f"I am a collabgap agent: I play one seat (skill {SEAT_SKILL}) of a two-player maze game, as player "
+            f"{player}. I take part only in games: a collabgap coordinator starts one by sending each seat a "
+            f'message with a data part {{"{DATA_KEY}": {{"kind": "start", ...}}}}, and every later message of the '
+            "game carries such a part too. To play me, run `collabgap play` or `collabgap run` with this agent's "
+            "URL; the seat messages are described in docs/seat-messages.md of the collabgap repository.")
 
 
 def reply_metadata(reply: PlayerReply) -> dict[str, object]:
@@ -56,10 +66,12 @@ def reply_metadata(reply: PlayerReply) -> dict[str, object]:
 
 class SeatExecutor(AgentExecutor):
     """Keeps one player per A2A context (one context per game and seat); forgets a game at its `end`, when it has
-    been idle for `idle_s` seconds, or when `max_contexts` newer games are open."""
+    been idle for `idle_s` seconds, or when `max_contexts` newer games are open. A message without a seat part
+    (any plain A2A client) gets a completed task that says what this agent is, `about`."""
 
-    def __init__(self, factory: PlayerFactory, *, max_contexts: int = 4096, idle_s: float = 3600.0) -> None:
+    def __init__(self, factory: PlayerFactory, *, about: str, max_contexts: int = 4096, idle_s: float = 3600.0) -> None:
         self._factory = factory
+        self._about = about
         self._players: OrderedDict[str, tuple[Player, float]] = OrderedDict()
         """Least recently used first, with the time each was last used."""
         self._max_contexts = max_contexts
@@ -70,6 +82,9 @@ class SeatExecutor(AgentExecutor):
         if message is None or not context.context_id:
             raise InvalidParamsError("a seat message needs a message and a contextId")
         seat_message = read_seat_message(get_data_parts(message.parts))
+        if seat_message is None:
+            await self._introduce(message, context, event_queue)
+            return
         texts = get_text_parts(message.parts)
         context_id = context.context_id
         try:
@@ -84,6 +99,17 @@ class SeatExecutor(AgentExecutor):
         if report:
             answer.metadata.update({DATA_KEY: report})
         await event_queue.enqueue_event(answer)
+
+    async def _introduce(self, message: Message, context: RequestContext, event_queue: EventQueue) -> None:
+        """A task that completes at once, its artifact and final status message saying what this agent is."""
+        task = context.current_task
+        if task is None:  # the Task goes first; a message naming a task (never left open here) already has one
+            task = Task(id=context.task_id, context_id=context.context_id, history=[message],
+                        status=TaskStatus(state=TaskState.TASK_STATE_SUBMITTED))
+            await event_queue.enqueue_event(task)
+        updater = TaskUpdater(event_queue, task.id, task.context_id)
+        await updater.add_artifact([new_text_part(self._about)], name="about")
+        await updater.complete(updater.new_agent_message([new_text_part(self._about)]))
 
     async def _answer(self, context_id: str, seat_message: SeatMessage, texts: list[str]) -> PlayerReply:
         now = time.monotonic()

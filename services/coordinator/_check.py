@@ -72,7 +72,7 @@ PARTNER_MOVE = "down"
 
 
 class CheckReport(BaseModel):
-    """Every check made of one agent, in order; `passed` only when all of them passed."""
+    """Every check made of one agent, in order; `passed` only when all of them passed (a warning passes)."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -228,14 +228,16 @@ def render_check_report(report: CheckReport) -> Table:
     """The report as one table: a row per check, with its verdict, what was found and the fix."""
     failures = sum(not check.passed and not check.skipped for check in report.checks)
     skips = sum(check.skipped for check in report.checks)
-    verdict = ("passed", "green") if report.passed else (
-        f"failed ({failures} failed, {skips} skipped, of {len(report.checks)} checks)", "red")
+    warnings = sum(check.warning for check in report.checks)
+    noted = f" ({warnings} warning{'s' * (warnings != 1)})" if warnings else ""
+    verdict = (f"passed{noted}", "green") if report.passed else (
+        f"failed ({failures} failed, {skips} skipped, {warnings} warned, of {len(report.checks)} checks)", "red")
     table = Table(title=Text.assemble("check-agent ", report.url, ": ", verdict), title_justify="left")
     for column in ("", "check", "detail", "fix"):
         table.add_column(column, overflow="fold")
     for check in report.checks:
-        mark = Text("pass", "green") if check.passed else Text("skip", "yellow") if check.skipped else Text(
-            "FAIL", "bold red")
+        mark = Text("warn", "yellow") if check.warning else Text("pass", "green") if check.passed else Text(
+            "skip", "yellow") if check.skipped else Text("FAIL", "bold red")
         table.add_row(mark, Text(check.name), Text(check.detail), Text(check.fix or ""))
     return table
 

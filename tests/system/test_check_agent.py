@@ -6,7 +6,14 @@ import asyncio
 from collections.abc import Iterator
 
 import pytest
+from a2a.server.request_handlers import DefaultRequestHandler
+from a2a.server.routes import create_agent_card_routes, create_jsonrpc_routes, create_rest_routes
+from a2a.server.tasks import InMemoryTaskStore
+from a2a.types import AgentSkill
+from starlette.applications import Starlette
 
+from services.agent import PLAYERS, AgentSettings, SeatExecutor, build_card
+from services.agent._app import JSONRPC_PATH, REST_PATH
 from services.coordinator import (
     CheckReport,
     check_agent,
@@ -33,7 +40,7 @@ def failures(report: CheckReport) -> set[str]:
 
 def assert_every_failure_has_a_fix(report: CheckReport) -> None:
     for check in report.checks:
-        assert check.passed == (check.fix is None), check
+        assert (check.passed and not check.warning) == (check.fix is None), check
 
 
 async def test_the_built_in_agent_passes_every_check(stack: Stack) -> None:
@@ -58,13 +65,12 @@ async def test_a_broken_agent_fails_each_broken_rule_with_a_fix(judged: str) -> 
     else; an interface of an unknown A2A version is reported but usable ones remain."""
     report = await check_agent(f"{judged}/broken", deadline_s=5)
     assert not report.passed
-    assert failures(report) == {"card.fields", "card.skill", "interface.http+json-1.0", "conversation.vote",
-                                "conversation.end"}
+    assert failures(report) == {"card.fields", "interface.http+json-1.0", "conversation.vote", "conversation.end"}
     assert_every_failure_has_a_fix(report)
     fields = report.check("card.fields")
     assert "`skills`" in fields.detail and "`version`" in fields.detail
     assert fields.fix is not None and "skills, version" in fields.fix
-    assert "collabgap.maze-seat" in (report.check("card.skill").fix or "")
+    assert report.check("card.skill").warning and "collabgap.maze-seat" in (report.check("card.skill").fix or "")
     assert "2.0" in report.check("card.interfaces").detail
     assert "404" in report.check("interface.http+json-1.0").detail
     assert "MOVE: <direction>" in (report.check("conversation.vote").fix or "")
@@ -103,3 +109,28 @@ async def test_a_token_protected_agent_needs_the_token(judged: str) -> None:
     admitted = await check_agent(f"{judged}/locked", token=TOKEN, deadline_s=5)
     assert admitted.passed, check_report_json(admitted)
     assert "data part" in admitted.check("conversation.vote").detail
+
+
+
+def _unlabelled_seat(url: str) -> Starlette:
+    """A seat built from the SDK's routes and our executor and scripted player, whose card names its own skill."""
+    card = build_card(AgentSettings(player="scripted:cartographer", public_url=url))
+    del card.skills[:]
+    card.skills.append(AgentSkill(id="maze-solver", name="Maze solver", description="solves mazes", tags=["maze"]))
+    executor = SeatExecutor(PLAYERS["cartographer"], about="a maze seat")
+    handler = DefaultRequestHandler(agent_executor=executor, task_store=InMemoryTaskStore(), agent_card=card)
+    return Starlette(routes=[*create_agent_card_routes(card),
+                             *create_jsonrpc_routes(handler, rpc_url=JSONRPC_PATH, enable_v0_3_compat=True),
+                             *create_rest_routes(handler, path_prefix=REST_PATH)])
+
+
+async def test_an_agent_without_the_seat_skill_passes_with_a_warning() -> None:
+    """The skill id only helps registries: an agent that plays well but declares another skill passes."""
+    with serving(build=_unlabelled_seat) as url:
+        report = await check_agent(url, deadline_s=5)
+    assert report.passed, check_report_json(report)
+    skill = report.check("card.skill")
+    assert skill.warning and "maze-solver" in skill.detail and "collabgap.maze-seat" in (skill.fix or "")
+    assert [check.name for check in report.checks if check.warning] == ["card.skill"]
+    assert "votes right" in report.check("conversation.vote").detail
+    assert "1 warning" in str(render_check_report(report).title)

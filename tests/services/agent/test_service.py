@@ -78,13 +78,6 @@ async def test_a_game_idle_past_the_deadline_is_forgotten() -> None:
     assert "send its start message first" in answer["error"]["message"]
 
 
-async def test_text_without_seat_data_gets_a_clear_error(stack: Stack) -> None:
-    async with httpx.AsyncClient(headers={"A2A-Version": "1.0"}) as http:
-        answer = (await http.post(f"{stack.cartographer.url}/a2a/jsonrpc/",
-                                  json=jsonrpc("SendMessage", text_message("hello")))).json()
-    assert answer["error"]["code"] == -32602 and "collabgap" in answer["error"]["message"]
-
-
 async def test_missing_version_header_is_refused_as_unsupported(stack: Stack) -> None:
     async with httpx.AsyncClient() as http:
         answer = (await http.post(f"{stack.cartographer.url}/a2a/jsonrpc/",
