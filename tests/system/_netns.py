@@ -22,9 +22,12 @@ import struct
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NoReturn
+
+import pytest
 
 IP_TIMEOUT_S = 10.0
 """Bound on every `ip` command."""
@@ -49,6 +52,36 @@ def unavailable_reason() -> str | None:
     if shutil.which("ip") is None:
         return "the `ip` command (iproute2) is missing"
     return None
+
+
+def skip_or_fail(reason: str) -> NoReturn:
+    """Skip a test that needs a lab where none can be built, or fail it where COLLABGAP_NETNS_REQUIRED=1 (CI)."""
+    if os.environ.get("COLLABGAP_NETNS_REQUIRED") == "1":
+        pytest.fail(f"network namespaces are required here (COLLABGAP_NETNS_REQUIRED=1), but: {reason}")
+    pytest.skip(f"network namespaces unavailable: {reason}")
+
+
+@contextlib.contextmanager
+def open_lab(roles: Sequence[str], log_dir: Path) -> Iterator[NetnsLab]:
+    """A lab for a test (or `skip_or_fail`); closed afterwards, and checked to have left no namespace behind."""
+    if reason := unavailable_reason():
+        skip_or_fail(reason)
+    lab = NetnsLab(roles, log_dir)
+    try:
+        lab.__enter__()  # deletes whatever it made before raising
+    except NetnsUnavailable as exc:
+        skip_or_fail(str(exc))
+    try:
+        yield lab
+    finally:
+        lab.close()
+        assert lab.leftovers() == [], "network namespaces were left behind"
+
+
+def child_env(**extra: str) -> dict[str, str]:
+    """The test's environment for a process in the lab, without proxies (nothing in a lab can reach one)."""
+    env = {key: value for key, value in os.environ.items() if not key.lower().endswith("_proxy")}
+    return {**env, "PYTHONUNBUFFERED": "1", **extra}
 
 
 def _die_with_parent() -> None:
@@ -178,16 +211,27 @@ class NetnsLab:
 
     def listening(self, role: str) -> list[tuple[str, int]]:
         """(address, port) of every listening TCP socket (IPv4 and IPv6) in `role`'s namespace."""
+        return [local for local, _, state in self._tcp_table(role) if state == _LISTEN]
+
+    def connections(self, role: str) -> list[tuple[tuple[str, int], tuple[str, int]]]:
+        """(local, remote) (address, port) of every TCP socket in `role`'s namespace, listening ones included
+        (their remote end is the wildcard address)."""
+        return [(local, remote) for local, remote, _ in self._tcp_table(role)]
+
+    def _tcp_table(self, role: str) -> list[tuple[tuple[str, int], tuple[str, int], str]]:
         result = subprocess.run(self.exec_argv(role, ["cat", "/proc/net/tcp", "/proc/net/tcp6"]),
                                 capture_output=True, text=True, timeout=IP_TIMEOUT_S, stdin=subprocess.DEVNULL)
-        sockets = []
+        table = []
         for line in result.stdout.splitlines():
             fields = line.split()
-            if len(fields) < 4 or fields[3] != _LISTEN or ":" not in fields[1]:
-                continue
-            address, port = fields[1].rsplit(":", 1)
-            sockets.append((_decode_address(address), int(port, 16)))
-        return sockets
+            if len(fields) < 4 or ":" not in fields[1] or ":" not in fields[2]:
+                continue  # the header
+            table.append((_decode_endpoint(fields[1]), _decode_endpoint(fields[2]), fields[3]))
+        return table
+
+    def routes_to(self, role: str, address: str) -> bool:
+        """Whether `role`'s namespace has a route to `address` (a lab host has none beyond its own subnet)."""
+        return self._ip("-n", self.hosts[role].netns, "route", "get", address, check=False).returncode == 0
 
     # -- teardown ---------------------------------------------------------------------------------------------
 
@@ -206,6 +250,10 @@ class NetnsLab:
                 process.wait(timeout=STOP_GRACE_S)
             _signal_group(process, signal.SIGKILL)  # any child it left behind in its group
         self._processes.clear()
+        for netns in self._created:  # what left its group (a daemon in a session of its own), not its namespace
+            for pid in self._ip("netns", "pids", netns, check=False).stdout.split():
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(int(pid), signal.SIGKILL)
         problems = []
         for netns in reversed(self._created):
             result = self._ip("netns", "del", netns, check=False)
@@ -225,6 +273,12 @@ def _signal_group(process: subprocess.Popen[bytes], signum: int) -> None:
     """Signal the process group that `process` leads (each spawned process starts a session of its own)."""
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(process.pid, signum)
+
+
+def _decode_endpoint(field: str) -> tuple[str, int]:
+    """A /proc/net/tcp{,6} endpoint, `ADDRESS:PORT` in hex."""
+    address, port = field.rsplit(":", 1)
+    return _decode_address(address), int(port, 16)
 
 
 def _decode_address(hex_address: str) -> str:

@@ -1,38 +1,95 @@
 """`collabgap run FILE --ray ADDRESS`: episodes spread over a Ray cluster, each stored exactly once (docs/ray.md).
 
-The cluster is real: a head node without CPUs and worker nodes, each its own `ray start --block` process group
-on this machine, torn down by process id (never `ray stop`, which would stop every Ray on the machine).
+The cluster is real: a head node without CPUs and worker nodes, each its own `ray start --block` process group.
+It lives in a network namespace that the test makes (`_netns.NetnsLab`), and so does the driver: the run, with
+the referee and agents it starts, in a child process. Ray swaps a loopback node address for the machine's own
+address, so on the machine itself the cluster would talk over that address. The namespace's own address is
+Ray's node address instead, and the machine's addresses have no route from the namespace; the test checks that
+every socket of the cluster and the driver is on the namespace's address or its loopback.
+
+Needs root and iproute2, like test_netns.py: it skips elsewhere, unless COLLABGAP_NETNS_REQUIRED=1 makes that a
+failure. Nodes are torn down by process id and with their namespace (never `ray stop`, which would stop every Ray
+on the machine).
 """
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
-import logging
 import os
 import shutil
 import signal
 import subprocess
 import sys
 import tempfile
-import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 pytest.importorskip("ray", reason="Ray is not installed: `pip install 'collabgap[ray]'` runs these tests")
 
-from services.coordinator import RunProgress, Store, execute_run, free_port, load_run_file  # noqa: E402
+from services.coordinator import Store, load_run_file  # noqa: E402
 from services.coordinator._ray import EndpointLimiter, LeaseLostError  # noqa: E402
 from services.coordinator._run import plan_run  # noqa: E402
 
+from ._netns import NetnsLab, child_env, open_lab  # noqa: E402
+
+REPO = Path(__file__).parents[2]
+ROLE = "ray"
+"""The lab's one host: every node and the driver."""
 RAY = [sys.executable, "-m", "ray.scripts.scripts"]
 """The `ray` command of this environment, so the cluster runs the same Python and collabgap as the tests."""
-RAY_LOGGER = "services.coordinator._ray"
 NODE_START_S = 180.0
 """Bound on one `ray start`: Python processes start slowly on a busy two-core machine."""
+RUN_TIMEOUT_S = 600.0
+POLL_S = 0.5
+HEAD_PORT = 6379
+FIRST_PORT = 6380
+"""Ports of the nodes' other servers, counted up: the namespace is new, so every port in it is free."""
+REPORT = "driver-report "
+KILL_AT = 1 / 3
+"""The share of the plan stored when the victim node is killed."""
+
+DRIVER = f"""
+import json, logging, sys
+from pathlib import Path
+from services.coordinator import RunProgress, execute_run, load_run_file
+
+path, address, kill_at = Path(sys.argv[1]), sys.argv[2], float(sys.argv[3])
+nodes, lost, told = set(), [], []
+
+class Watch(logging.Handler):
+    def emit(self, record):
+        if hasattr(record, "episode_id"):
+            nodes.add(record.node_id)
+        if hasattr(record, "lost_player"):
+            lost.append(record.lost_player)
+
+logger = logging.getLogger("services.coordinator._ray")
+logger.setLevel(logging.INFO)
+logger.addHandler(Watch())
+
+def report(**fields):
+    print({REPORT!r} + json.dumps(fields), flush=True)
+
+def tell_at_kill_at(progress):
+    if kill_at and not told and progress.done >= progress.planned * kill_at:
+        told.append(progress.done)
+        report(kill=progress.done)
+
+outcome = execute_run(load_run_file(path), path, progress=RunProgress(listeners=[tell_at_kill_at]),
+                      ray_address=address)
+report(complete=outcome.complete, errors=outcome.errors, played=outcome.played, planned=outcome.planned,
+       nodes=sorted(nodes), lost=lost)
+"""
+"""The driver: `execute_run` on the cluster, in the namespace. It reports (a line `driver-report {{json}}`)
+when `kill_at` of the plan is stored, and at the end the outcome, the nodes that stored episodes and the
+players it saw lost."""
 
 RUN_FILE = """\
 name = "ray-run"
@@ -92,17 +149,21 @@ def _children() -> dict[int, list[int]]:
 class RayNode:
     """One `ray start --block`: its process group holds the raylet; Ray's workers are its descendants."""
 
+    name: str
     process: subprocess.Popen[bytes]
-    log: Path
 
-    def kill(self) -> None:
-        """SIGKILL the node and every process it started (collected by process id before any dies)."""
-        tree, pids, frontier = _children(), [], [self.process.pid]
+    def tree(self) -> list[int]:
+        """The node's process and every process it started."""
+        children, pids, frontier = _children(), [], [self.process.pid]
         while frontier:
             pid = frontier.pop()
             pids.append(pid)
-            frontier.extend(tree.get(pid, []))
-        for pid in pids:
+            frontier.extend(children.get(pid, []))
+        return pids
+
+    def kill(self) -> None:
+        """SIGKILL the node and every process it started (collected by process id before any dies)."""
+        for pid in self.tree():
             try:
                 os.kill(pid, signal.SIGKILL)
             except ProcessLookupError:
@@ -116,37 +177,42 @@ class RayNode:
 
 @dataclass
 class LocalCluster:
-    """A Ray cluster on this machine: `address` for `--ray`, nodes to kill."""
+    """A Ray cluster in the lab's one namespace: `address` for `--ray`, nodes to kill."""
 
-    address: str
+    lab: NetnsLab
     temp_dir: Path
     nodes: list[RayNode] = field(default_factory=list)
+    ports: Iterator[int] = field(default_factory=lambda: itertools.count(FIRST_PORT))
+
+    @property
+    def ip(self) -> str:
+        """The namespace's address: Ray's node address, and the only one besides loopback that it can use."""
+        return self.lab.hosts[ROLE].ip
+
+    @property
+    def address(self) -> str:
+        return f"{self.ip}:{HEAD_PORT}"
 
     def start_node(self, *options: str, name: str) -> RayNode:
         """Start a node and wait until it has joined; a busy machine can miss Ray's own 30 s startup deadline,
         so a node that fails to start is killed and started once more."""
         for attempt in (1, 2):
-            node = self._launch(options, self.temp_dir / f"{name}-{attempt}.log")
-            started = threading.Event()
-            for _ in range(int(NODE_START_S / 0.1)):
-                if b"Ray runtime started" in node.log.read_bytes() or node.process.poll() is not None:
-                    started.set()
-                    break
-                started.wait(0.1)
-            if node.process.poll() is None and started.is_set():
-                return node
+            node = self._launch(options, f"{name}-{attempt}")
+            deadline = time.monotonic() + NODE_START_S
+            while node.process.poll() is None and time.monotonic() < deadline:
+                if "Ray runtime started" in self.lab.log_tail(node.name, chars=100_000):
+                    return node
+                time.sleep(0.1)
             node.kill()
-        raise AssertionError(f"ray node {name} did not start:\n{node.log.read_text()}")
+        raise AssertionError(f"ray node {name} did not start:\n{self.lab.log_tail(node.name)}")
 
-    def _launch(self, options: tuple[str, ...], log: Path) -> RayNode:
+    def _launch(self, options: tuple[str, ...], name: str) -> RayNode:
         flags = ["--node-manager-port", "--object-manager-port", "--dashboard-agent-listen-port",
                  "--dashboard-agent-grpc-port", "--metrics-export-port", "--runtime-env-agent-port"]
-        command = [*RAY, "start", "--block", "--disable-usage-stats", "--node-ip-address", "127.0.0.1",
+        command = [*RAY, "start", "--block", "--disable-usage-stats", "--node-ip-address", self.ip,
                    "--object-store-memory", "100000000", "--include-log-monitor=false", *options,
-                   *(item for flag in flags for item in (flag, str(free_port())))]
-        with log.open("wb") as out:
-            process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
-        node = RayNode(process, log)
+                   *(item for flag in flags for item in (flag, str(next(self.ports))))]
+        node = RayNode(name, self.lab.spawn(ROLE, name, command, env=child_env(), cwd=REPO))
         self.nodes.append(node)
         return node
 
@@ -155,24 +221,86 @@ class LocalCluster:
 
 
 @pytest.fixture(scope="module")
-def cluster() -> Iterator[LocalCluster]:
-    """A head node with no CPU (so it plays nothing) and two worker nodes with two CPUs each."""
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCluster]:
+    """A head node with no CPU (so it plays nothing) and two worker nodes with two CPUs each, in a namespace."""
     temp_dir = Path(tempfile.mkdtemp(prefix="cgray", dir="/tmp"))  # Ray's socket paths must stay short
-    port = free_port()
-    cluster = LocalCluster(address=f"127.0.0.1:{port}", temp_dir=temp_dir)
     # Node deaths are noticed within about two seconds, not the default fifteen.
     fast_health = json.dumps({"health_check_period_ms": 500, "health_check_failure_threshold": 3})
     try:
-        cluster.start_node("--head", "--port", str(port), "--num-cpus", "0", "--include-dashboard=false",
-                           "--dashboard-port", str(free_port()), "--ray-client-server-port", str(free_port()),
-                           "--temp-dir", str(temp_dir), "--system-config", fast_health, name="head")
-        cluster.start_worker("worker-1")
-        cluster.start_worker("worker-2")
-        yield cluster
+        with open_lab([ROLE], tmp_path_factory.mktemp("ray-logs")) as lab:
+            cluster = LocalCluster(lab, temp_dir)
+            cluster.start_node("--head", "--port", str(HEAD_PORT), "--num-cpus", "0", "--include-dashboard=false",
+                               "--dashboard-port", str(next(cluster.ports)), "--ray-client-server-port",
+                               str(next(cluster.ports)), "--temp-dir", str(temp_dir), "--system-config",
+                               fast_health, name="head")
+            cluster.start_worker("worker-1")
+            cluster.start_worker("worker-2")
+            yield cluster
     finally:
-        for node in reversed(cluster.nodes):
-            node.kill()
         shutil.rmtree(temp_dir, ignore_errors=True)
+
+
+@dataclass
+class Played:
+    """What the driver reported, and every address that a socket in the namespace used while it ran."""
+
+    report: dict[str, Any]
+    addresses: set[str]
+
+
+def play(cluster: LocalCluster, path: Path, victim: RayNode | None = None) -> Played:
+    """Run the driver in the namespace until it ends; kill `victim` once `KILL_AT` of the plan is stored."""
+    name = f"driver-{path.parent.name}"
+    process = cluster.lab.spawn(ROLE, name, [sys.executable, "-c", DRIVER, str(path), cluster.address,
+                                             str(KILL_AT if victim else 0)], env=child_env(), cwd=REPO)
+    addresses: set[str] = set()
+    deadline = time.monotonic() + RUN_TIMEOUT_S
+    while process.poll() is None:
+        assert time.monotonic() < deadline, f"the run did not end in {RUN_TIMEOUT_S:g} s:\n" + \
+            cluster.lab.log_tail(name)
+        addresses |= {host for ends in cluster.lab.connections(ROLE) for host, _ in ends}
+        if victim is not None and victim.process.poll() is None and driver_reports(cluster, name):
+            victim.kill()
+        time.sleep(POLL_S)
+    reports = driver_reports(cluster, name)
+    assert process.returncode == 0 and reports, cluster.lab.log_tail(name)
+    return Played(reports[-1], addresses)
+
+
+def driver_reports(cluster: LocalCluster, name: str) -> list[dict[str, Any]]:
+    log = cluster.lab.log_tail(name, chars=10_000_000)
+    return [json.loads(line.removeprefix(REPORT)) for line in log.splitlines() if line.startswith(REPORT)]
+
+
+def machine_addresses() -> set[str]:
+    """This machine's own global addresses (in the namespace the tests started in)."""
+    out = subprocess.run(["ip", "-j", "addr", "show"], capture_output=True, text=True, check=True, timeout=10).stdout
+    return {info["local"] for link in json.loads(out) for info in link.get("addr_info", [])
+            if info.get("scope") == "global"}
+
+
+def assert_stayed_in_namespace(cluster: LocalCluster, played: Played) -> None:
+    """Every socket was on the namespace's address or loopback, every process of the cluster lives in the
+    namespace, and the machine's own addresses are not even routable from it."""
+    ip = cluster.ip
+    inside = {ip, f"::ffff:{ip}", "127.0.0.1", "::ffff:127.0.0.1", "::1", "0.0.0.0", "::"}
+    assert ip in played.addresses  # Ray did use the namespace's address
+    assert played.addresses - inside == set()
+    assert played.addresses & machine_addresses() == set()
+    namespace = os.stat(f"/run/netns/{cluster.lab.hosts[ROLE].netns}").st_ino
+    alive = [pid for node in cluster.nodes if node.process.poll() is None for pid in node.tree()]
+    assert alive and {netns_of(pid) for pid in alive} - {None} == {namespace}
+    assert [address for address in machine_addresses() if cluster.lab.routes_to(ROLE, address)] == []
+    print(f"\n{played.report['played']} episodes in namespace {cluster.lab.hosts[ROLE].netns}; socket addresses: "
+          f"{sorted(played.addresses)}; machine addresses (no route): {sorted(machine_addresses())}")
+
+
+def netns_of(pid: int) -> int | None:
+    """The network namespace (its inode) of a process; None once it is gone."""
+    try:
+        return os.stat(f"/proc/{pid}/ns/net").st_ino
+    except (FileNotFoundError, ProcessLookupError):
+        return None
 
 
 def run_file(tmp_path: Path, mazes: int) -> Path:
@@ -193,40 +321,32 @@ def stored_once(path: Path) -> list[str]:
     return ids
 
 
-def test_episodes_spread_over_both_worker_nodes_and_are_stored_once(
-        cluster: LocalCluster, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+def test_episodes_spread_over_both_worker_nodes_and_are_stored_once(cluster: LocalCluster, tmp_path: Path) -> None:
     """Each worker node's players play and store episodes; the driver only schedules (docs/ray.md)."""
-    caplog.set_level(logging.INFO, logger=RAY_LOGGER)
     path = run_file(tmp_path, mazes=2)
 
-    outcome = execute_run(load_run_file(path), path, ray_address=cluster.address)
+    played = play(cluster, path)
 
-    assert outcome.complete and outcome.errors == 0
-    assert outcome.played == outcome.planned == len(stored_once(path))
-    nodes = {getattr(record, "node_id") for record in caplog.records if hasattr(record, "episode_id")}
-    assert len(nodes) == 2  # both worker nodes; the head node has no CPU for a player
+    outcome = played.report
+    assert outcome["complete"] and outcome["errors"] == 0
+    assert outcome["played"] == outcome["planned"] == len(stored_once(path))
+    assert len(outcome["nodes"]) == 2  # both worker nodes; the head node has no CPU for a player
+    assert_stayed_in_namespace(cluster, played)
 
 
-def test_a_killed_worker_node_loses_no_episode_and_stores_none_twice(
-        cluster: LocalCluster, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+def test_a_killed_worker_node_loses_no_episode_and_stores_none_twice(cluster: LocalCluster, tmp_path: Path) -> None:
     """A node dies with episodes in flight: they go to the other nodes' players and each is stored once."""
-    caplog.set_level(logging.INFO, logger=RAY_LOGGER)
     victim = cluster.start_worker("victim")
     path = run_file(tmp_path, mazes=6)
-    killed = threading.Event()
 
-    def kill_a_third_in(progress: RunProgress) -> None:
-        if not killed.is_set() and progress.done >= progress.planned // 3:
-            killed.set()
-            victim.kill()
+    played = play(cluster, path, victim=victim)
 
-    progress = RunProgress(listeners=[kill_a_third_in])
-    outcome = execute_run(load_run_file(path), path, progress=progress, ray_address=cluster.address)
-
-    assert killed.is_set()
-    assert outcome.complete and outcome.errors == 0
-    assert outcome.played == outcome.planned == len(stored_once(path))
-    assert [record for record in caplog.records if hasattr(record, "lost_player")]  # the driver saw it go
+    outcome = played.report
+    assert victim.process.poll() is not None  # killed while the run played
+    assert outcome["complete"] and outcome["errors"] == 0
+    assert outcome["played"] == outcome["planned"] == len(stored_once(path))
+    assert outcome["lost"]  # the driver saw it go
+    assert_stayed_in_namespace(cluster, played)
 
 
 async def test_limiter_holds_each_agent_to_its_limit_and_frees_a_lost_holders_slots() -> None:
