@@ -12,7 +12,6 @@ COLLABGAP_NETNS_REQUIRED=1 makes that a failure (for CI machines that must run i
 from __future__ import annotations
 
 import json
-import os
 import re
 import secrets
 import sys
@@ -27,7 +26,7 @@ import pytest
 from services.coordinator import Store, load_run_file
 from services.coordinator._run import plan_run
 
-from ._netns import NetnsLab, NetnsUnavailable, unavailable_reason
+from ._netns import NetnsLab, child_env, open_lab
 
 REPO = Path(__file__).parents[2]
 ROLES = ("referee", "agent-a", "agent-b", "coordinator")
@@ -70,34 +69,12 @@ else:
 """
 
 
-def _unavailable(reason: str) -> None:
-    if os.environ.get("COLLABGAP_NETNS_REQUIRED") == "1":
-        pytest.fail(f"network namespaces are required here (COLLABGAP_NETNS_REQUIRED=1), but: {reason}")
-    pytest.skip(f"network namespaces unavailable: {reason}")
-
-
 @pytest.fixture
 def lab(tmp_path: Path) -> Iterator[NetnsLab]:
-    if reason := unavailable_reason():
-        _unavailable(reason)
     logs = tmp_path / "logs"
     logs.mkdir()
-    lab = NetnsLab(ROLES, logs)
-    try:
-        lab.__enter__()  # deletes whatever it made before raising
-    except NetnsUnavailable as exc:
-        _unavailable(str(exc))
-    try:
+    with open_lab(ROLES, logs) as lab:
         yield lab
-    finally:
-        lab.close()
-        assert lab.leftovers() == [], "network namespaces were left behind"
-
-
-def _env(**extra: str) -> dict[str, str]:
-    """The test's environment for a child, without proxies (every URL here is on the lab's subnet)."""
-    env = {key: value for key, value in os.environ.items() if not key.lower().endswith("_proxy")}
-    return {**env, "PYTHONUNBUFFERED": "1", **extra}
 
 
 def _serve(lab: NetnsLab, role: str, kind: str, port: int, *options: str, env: dict[str, str]) -> str:
@@ -115,7 +92,7 @@ def _wait_ready(lab: NetnsLab, referee: str, agents: list[str]) -> dict[str, Any
     while time.monotonic() < deadline:
         if dead := lab.dead():
             pytest.fail("a service died while starting:\n" + "\n".join(dead))
-        probe = lab.run("coordinator", [sys.executable, "-c", PROBE, referee, *agents], env=_env(),
+        probe = lab.run("coordinator", [sys.executable, "-c", PROBE, referee, *agents], env=child_env(),
                         timeout=PROBE_TIMEOUT_S)
         assert probe.returncode == 0, probe.stderr
         last = json.loads(probe.stdout)
@@ -197,11 +174,11 @@ per_agent = 4
 def test_a_run_across_four_namespaces_never_touches_loopback(lab: NetnsLab, tmp_path: Path) -> None:
     begun = time.monotonic()
     token = secrets.token_urlsafe(24)
-    service_env = _env(**{TOKEN_ENV: token})
+    service_env = child_env(**{TOKEN_ENV: token})
     referee = _serve(lab, "referee", "referee", REFEREE_PORT, env=service_env)
     cartographer = _serve(lab, "agent-a", "agent", AGENT_PORT, "--player", "scripted:cartographer",
-                          env=_env())
-    follower = _serve(lab, "agent-b", "agent", AGENT_PORT, "--player", "scripted:follower", env=_env())
+                          env=child_env())
+    follower = _serve(lab, "agent-b", "agent", AGENT_PORT, "--player", "scripted:follower", env=child_env())
     agent_urls = {"agent-a": cartographer, "agent-b": follower}
 
     cards = _wait_ready(lab, referee, list(agent_urls.values()))
@@ -216,7 +193,7 @@ def test_a_run_across_four_namespaces_never_touches_loopback(lab: NetnsLab, tmp_
     # Each service listens on its namespace address alone: loopback connections to it are refused.
     for role, port in (("referee", REFEREE_PORT), ("agent-a", AGENT_PORT), ("agent-b", AGENT_PORT)):
         assert lab.listening(role) == [(lab.hosts[role].ip, port)], lab.listening(role)
-        refused = lab.run(role, [sys.executable, "-c", REFUSED, str(port)], env=_env(), timeout=PROBE_TIMEOUT_S)
+        refused = lab.run(role, [sys.executable, "-c", REFUSED, str(port)], env=child_env(), timeout=PROBE_TIMEOUT_S)
         assert refused.stdout.strip() == "refused", refused.stdout + refused.stderr
     assert lab.listening("coordinator") == []
 
@@ -228,7 +205,7 @@ def test_a_run_across_four_namespaces_never_touches_loopback(lab: NetnsLab, tmp_
     assert lo_before["coordinator"] == (0, 0)
     started = time.monotonic()
     run = lab.run("coordinator", [sys.executable, "-m", "services", "run", str(path)],
-                  env=_env(**{TOKEN_ENV: token}), timeout=RUN_TIMEOUT_S, cwd=REPO)
+                  env=child_env(**{TOKEN_ENV: token}), timeout=RUN_TIMEOUT_S, cwd=REPO)
     elapsed = time.monotonic() - started
     assert run.returncode == 0, f"{run.stdout}\n{run.stderr}\n" + "\n".join(lab.dead())
     summary = rf"\b{len(plan)} planned,.*\b{len(plan)} played now,\s+0 errors\b"
