@@ -5,11 +5,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import json
 import logging
 import re
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Mapping
 from dataclasses import dataclass
 
 import httpx
@@ -47,11 +48,18 @@ MAX_REPLY_BYTES = 1 << 20
 """Hard cap on one HTTP response from an agent; a larger one is cut off and the game ends as an error."""
 MAX_REPLY_CHARS = 20_000
 """Cap on the text of one reply; about five times a long LLM message."""
+CARD_DEADLINE_S = 10.0
+"""The most an agent card may take to arrive whole, connecting included (the turn timeout, when that is shorter).
+A card is a small static document; one that arrives a byte at a time must not hold up the games of a run."""
 _DONE = {TaskState.TASK_STATE_COMPLETED, TaskState.TASK_STATE_INPUT_REQUIRED}
 
 
 class _ReplyTooLarge(httpx.ReadError):
     """Raised inside the transport; translated into ProtocolViolationError at the seat boundary."""
+
+
+class _NotJsonRpc2(httpx.DecodingError):
+    """A JSON-RPC reply that does not say `"jsonrpc": "2.0"`; a ProtocolViolationError at the seat boundary."""
 
 
 class _CappedStream(httpx.AsyncByteStream):
@@ -70,8 +78,45 @@ class _CappedStream(httpx.AsyncByteStream):
         await self._inner.aclose()
 
 
+def _jsonrpc_request(request: httpx.Request) -> bool:
+    """A JSON-RPC call of ours (the A2A client sends its body whole, never streamed)."""
+    if request.method != "POST" or not isinstance(request.stream, httpx.ByteStream):
+        return False
+    try:
+        body = json.loads(request.content)
+    except ValueError:
+        return False
+    return isinstance(body, dict) and "jsonrpc" in body
+
+
+async def _check_jsonrpc_version(request: httpx.Request, response: httpx.Response) -> httpx.Response:
+    """Read a successful JSON answer to a JSON-RPC call (within the cap) and refuse it unless it is JSON-RPC 2.0.
+
+    The A2A SDK reads `result` or `error` and never the version, so `"jsonrpc": "1.0"` would pass unnoticed.
+    A body that is not a JSON object is left to the SDK, which refuses it in its own words.
+    """
+    if not (response.is_success and "json" in response.headers.get("content-type", "")
+            and _jsonrpc_request(request)):
+        return response
+    assert isinstance(response.stream, httpx.AsyncByteStream)
+    try:
+        body = b"".join([chunk async for chunk in response.stream])
+    finally:
+        await response.stream.aclose()
+    try:
+        reply = json.loads(body)
+    except ValueError:
+        reply = None
+    if isinstance(reply, dict) and reply.get("jsonrpc") != "2.0":
+        raise _NotJsonRpc2(f'the reply says "jsonrpc": {json.dumps(reply.get("jsonrpc"))}; JSON-RPC 2.0 replies say '
+                           '"2.0"', request=request)
+    response.stream = httpx.ByteStream(body)
+    return response
+
+
 class _CappedTransport(httpx.AsyncBaseTransport):
-    """Stops reading an agent's response once it passes `limit` bytes, so no agent can exhaust memory.
+    """Stops reading an agent's response once it passes `limit` bytes, so no agent can exhaust memory, and
+    refuses a JSON-RPC reply of another version than 2.0.
 
     Its pool keeps up to `connections` connections (see `pool_size`) and tries a refused connection again.
     """
@@ -85,7 +130,7 @@ class _CappedTransport(httpx.AsyncBaseTransport):
         response = await self._inner.handle_async_request(request)
         assert isinstance(response.stream, httpx.AsyncByteStream)
         response.stream = _CappedStream(response.stream, self._limit)
-        return response
+        return await _check_jsonrpc_version(request, response)
 
     async def aclose(self) -> None:
         await self._inner.aclose()
@@ -116,13 +161,14 @@ def _http_status(exc: BaseException) -> int | None:
     return int(match.group(1)) if match else None
 
 
-def _caused_by(exc: BaseException, kind: type[BaseException]) -> bool:
+def _cause(exc: BaseException, kind: type[BaseException]) -> BaseException | None:
+    """The first exception of type `kind` in the chain behind `exc`, itself included."""
     seen: BaseException | None = exc
     while seen is not None:
         if isinstance(seen, kind):
-            return True
+            return seen
         seen = seen.__cause__ or seen.__context__
-    return False
+    return None
 
 
 _FROM_THE_AGENT: tuple[type[Exception], ...] = (A2AError, httpx.HTTPError, ParseError, pydantic.ValidationError,
@@ -144,9 +190,11 @@ def seat_boundary(seat: str, url: str, timeout: float) -> Iterator[None]:
     except (TimeoutError, A2AClientTimeoutError, httpx.TimeoutException) as exc:
         raise AgentTimeoutError(f"seat {seat} ({url}): no reply within {timeout:g} s") from exc
     except _FROM_THE_AGENT as exc:
-        if _caused_by(exc, _ReplyTooLarge):
+        if _cause(exc, _ReplyTooLarge) is not None:
             raise ProtocolViolationError(f"seat {seat} ({url}): reply larger than {MAX_REPLY_BYTES} bytes") from exc
-        if _caused_by(exc, httpx.TransportError):
+        if (wrong_version := _cause(exc, _NotJsonRpc2)) is not None:
+            raise ProtocolViolationError(f"seat {seat} ({url}): {wrong_version}") from exc
+        if _cause(exc, httpx.TransportError) is not None:
             raise AgentUnreachableError(f"seat {seat} ({url}): {describe(exc)}") from exc
         if isinstance(exc, InternalError):
             raise AgentError(f"seat {seat} ({url}): the agent failed: {exc}") from exc
@@ -222,16 +270,17 @@ def read_reply(parts: list[Part], metadata: Struct, seat: str, started: float) -
 
 
 async def connect_agents(stack: contextlib.AsyncExitStack, urls: list[str], *, timeout: float,
-                         tokens: dict[str, str | None] | None = None,
+                         tokens: Mapping[str, pydantic.SecretStr] | None = None,
                          connections: int | None = None) -> dict[str, AgentConnection]:
-    """Open every agent of a plan on `stack`, each with a pool of `connections`; an agent that cannot be reached
-    is left out, and every episode it plays ends as that agent's `agent_unreachable` failure (the reason is
-    logged here)."""
+    """Open every agent of a plan on `stack`, each with a pool of `connections` and the bearer token `tokens`
+    holds for its URL, if any; an agent that cannot be reached is left out, and every episode it plays ends as
+    that agent's `agent_unreachable` failure (the reason is logged here)."""
     agents: dict[str, AgentConnection] = {}
     for url in urls:
+        token = (tokens or {}).get(url)
         try:
-            agents[url] = await stack.enter_async_context(
-                AgentConnection.open(url, token=(tokens or {}).get(url), timeout=timeout, connections=connections))
+            agents[url] = await stack.enter_async_context(AgentConnection.open(
+                url, token=token.get_secret_value() if token else None, timeout=timeout, connections=connections))
         except AgentFault as exc:
             logger.warning("agent %s is unavailable; its episodes will be errors: %s", url, exc)
     return agents
@@ -261,16 +310,21 @@ class AgentConnection:
         call for as long as the connection is open.
 
         Raises:
-            AgentUnreachableError: no card could be read.
+            AgentUnreachableError: no card could be read, or it had not arrived whole within `CARD_DEADLINE_S`.
         """
         headers = {"Authorization": f"Bearer {token}"} if token else {}
+        deadline = min(timeout, CARD_DEADLINE_S)
         async with httpx.AsyncClient(transport=_CappedTransport(MAX_REPLY_BYTES, connections), headers=headers,
                                      timeout=httpx.Timeout(timeout, connect=10.0)) as http:
             with seat_boundary("?", url, timeout):
                 try:
-                    card = await A2ACardResolver(http, url).get_agent_card()
+                    async with asyncio.timeout(deadline):  # httpx's timeouts bound each read, not the whole card
+                        card = await A2ACardResolver(http, url).get_agent_card()
+                except TimeoutError as exc:
+                    raise AgentUnreachableError(f"no agent card at {url}: it had not arrived whole after "
+                                                f"{deadline:g} s") from exc
                 except A2AError as exc:
-                    raise AgentUnreachableError(f"no agent card at {url}: {exc}") from exc
+                    raise AgentUnreachableError(f"no agent card at {url}: {describe(exc)}") from exc
             if versions is not None:
                 kept = [i for i in card.supported_interfaces if i.protocol_version in versions]
                 if not kept:

@@ -6,32 +6,45 @@
 from __future__ import annotations
 
 import asyncio
+import json
+from collections.abc import AsyncIterator
 from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-FAULTS = ("garbage", "silent", "nontext", "oversized", "huge", "slow", "stranger", "error")
+FAULTS = ("garbage", "silent", "nontext", "oversized", "huge", "slow", "stranger", "error", "loris", "jsonrpc1")
 TEXT_CAP_PLUS = 25_000
+LORIS_PAUSE_S = 2.0
+"""The `loris` agent sends its card one byte per pause: every read succeeds, the card never ends."""
 
 
-def _card(request: Request) -> JSONResponse:
+def _card(request: Request) -> Response:
     fault = request.path_params["fault"]
     base = f"{request.url.scheme}://{request.url.netloc}/{fault}"
-    return JSONResponse({
+    card = {
         "name": f"rude {fault}", "description": "misbehaves on purpose", "version": "1",
         "supportedInterfaces": [{"url": f"{base}/rpc/", "protocolBinding": "JSONRPC", "protocolVersion": "1.0"}],
         "capabilities": {"streaming": False}, "defaultInputModes": ["text/plain"],
         "defaultOutputModes": ["text/plain"],
         "skills": [{"id": "collabgap.maze-seat", "name": "seat", "description": "rude", "tags": ["rude"]}],
-    })
+    }
+    if fault == "loris":
+        return StreamingResponse(_drip(json.dumps(card).encode()), media_type="application/json")
+    return JSONResponse(card)
 
 
-def _reply(request_id: Any, context_id: str, parts: list[dict[str, Any]]) -> JSONResponse:
+async def _drip(body: bytes) -> AsyncIterator[bytes]:
+    for byte in body:
+        yield bytes([byte])
+        await asyncio.sleep(LORIS_PAUSE_S)
+
+
+def _reply(request_id: Any, context_id: str, parts: list[dict[str, Any]], version: str = "2.0") -> JSONResponse:
     message = {"messageId": "m-1", "contextId": context_id, "role": "ROLE_AGENT", "parts": parts}
-    return JSONResponse({"jsonrpc": "2.0", "id": request_id, "result": {"message": message}})
+    return JSONResponse({"jsonrpc": version, "id": request_id, "result": {"message": message}})
 
 
 async def _rpc(request: Request) -> Response:
@@ -53,6 +66,8 @@ async def _rpc(request: Request) -> Response:
         return _reply(request_id, context_id, [{"text": "sorry, late"}])
     if fault == "stranger":
         return _reply(request_id, "someone-elses-game", [{"text": "MOVE: down"}])
+    if fault == "jsonrpc1":
+        return _reply(request_id, context_id, [{"text": "MOVE: down"}], version="1.0")
     return JSONResponse({"jsonrpc": "2.0", "id": request_id, "error": {"code": -32603, "message": "agent crashed"}})
 
 
