@@ -138,6 +138,10 @@ class _Vendor:
         if fault.kind == "hang":
             await _hang(request, self.settings.hang_limit)
             return _error(dialect, VendorError("server_error", "the request hung and was given up"))
+        if fault.kind == "echo_key":
+            key = dialect.credential(request.headers)
+            return _error(dialect, VendorError("authentication", f"Incorrect API key provided: {key}.",
+                                               code="invalid_api_key"))
         if fault.kind == "cut_stream" and asked.stream:
             return _stream(dialect, completion, asked, cut=True)
         if fault.kind == "empty":

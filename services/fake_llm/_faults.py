@@ -12,8 +12,9 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, NonNegativeFloat, model_validator
 
-FaultKind = Literal["rate_limit", "server_error", "hang", "malformed", "cut_stream", "empty"]
-FAULT_KINDS: tuple[FaultKind, ...] = ("rate_limit", "server_error", "hang", "malformed", "cut_stream", "empty")
+FaultKind = Literal["rate_limit", "server_error", "hang", "malformed", "cut_stream", "empty", "echo_key"]
+FAULT_KINDS: tuple[FaultKind, ...] = ("rate_limit", "server_error", "hang", "malformed", "cut_stream", "empty",
+                                      "echo_key")
 
 
 class UniformLatency(BaseModel):
@@ -54,7 +55,9 @@ class FaultRule(BaseModel):
     (bounded by `FakeVendorSettings.hang_limit`). `malformed`: 200 `application/json` whose body is not JSON.
     `cut_stream`: a stream stops cleanly after a couple of content chunks, without its final events; a
     request that did not ask to stream gets the `malformed` answer instead. `empty`: a well-formed answer whose
-    text is empty, as a model that says nothing (streamed or not).
+    text is empty, as a model that says nothing (streamed or not). `echo_key`: 401 whose message repeats the
+    key the request carried, in full, as careless vendors do ("Incorrect API key provided: sk-..."), so tests can
+    check that no key a vendor echoes is stored or logged.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, SecretStr, field_validator
 
 from protocol import Usage
 
@@ -17,6 +18,9 @@ from .._errors import AgentServiceError
 VendorKind = Literal["openai", "anthropic"]
 DEFAULT_BASE_URLS: dict[VendorKind, str] = {"openai": "https://api.openai.com/v1", "anthropic": "https://api.anthropic.com"}
 DEFAULT_KEY_ENV: dict[VendorKind, str] = {"openai": "OPENAI_API_KEY", "anthropic": "ANTHROPIC_API_KEY"}
+FROM_ENV = "env:"
+"""A header value `env:NAME` is read from the variable NAME when a request is sent."""
+_VARIABLE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 class VendorError(AgentServiceError):
@@ -52,6 +56,7 @@ class VendorSpec(BaseModel):
     reasoning_effort: Literal["minimal", "low", "medium", "high"] | None = None
     """OpenAI reasoning models only."""
     extra_headers: dict[str, str] = Field(default_factory=dict)
+    """Sent with every request; a value `env:NAME` names the variable holding it (a secret never in the spec)."""
     extra_body: dict[str, Any] = Field(default_factory=dict)
     timeout_s: float = Field(120.0, gt=0)
     """Per request, streaming included."""
@@ -59,6 +64,14 @@ class VendorSpec(BaseModel):
     """Requests in flight at once to this endpoint, across every game the service plays."""
     stream: bool = True
     retry: RetryPolicy = RetryPolicy()
+
+    @field_validator("extra_headers")
+    @classmethod
+    def _variables_named_well(cls, headers: dict[str, str]) -> dict[str, str]:
+        for name, value in headers.items():
+            if value.startswith(FROM_ENV) and not _VARIABLE.match(value.removeprefix(FROM_ENV)):
+                raise ValueError(f"header {name}: {value!r} must name a variable, like env:MY_HEADER_TOKEN")
+        return headers
 
     @property
     def url(self) -> str:
@@ -78,6 +91,29 @@ class VendorSpec(BaseModel):
         if not value:
             raise VendorError(f"set {self.key_env} to call {self.kind} model {self.model!r}")
         return SecretStr(value)
+
+    def headers(self) -> dict[str, str]:
+        """`extra_headers`, each `env:NAME` value read from its variable at the point of use.
+
+        Raises:
+            VendorError: a variable is unset.
+        """
+        headers = {}
+        for name, value in self.extra_headers.items():
+            if value.startswith(FROM_ENV):
+                variable = value.removeprefix(FROM_ENV)
+                value = os.environ.get(variable, "")
+                if not value:
+                    raise VendorError(f"set {variable} to send the {name} header to {self.kind} model {self.model!r}")
+            headers[name] = value
+        return headers
+
+    def secrets(self) -> list[str]:
+        """The values this spec reads from the environment (its key, its `env:` headers), as they are now: what
+        no message may repeat."""
+        variables = [self.key_env] + [value.removeprefix(FROM_ENV) for value in self.extra_headers.values()
+                                      if value.startswith(FROM_ENV)]
+        return [value for variable in variables if (value := os.environ.get(variable))]
 
 
 ToolChoice = Literal["auto", "none"]

@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 import httpx
 
 from ._base import VendorError, VendorSpec
+from ._scrub import scrub
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -89,12 +90,15 @@ class EndpointClient:
     async def call(self, attempt: Callable[[], Awaitable[T]]) -> tuple[T, int, float]:
         """Run `attempt` until it succeeds or the policy gives up; returns (result, attempts, seconds).
 
+        Every reason, logged or raised, is scrubbed of secrets first: a vendor's message may repeat our key.
+
         Raises:
             VendorError: not retryable, or still failing after every retry (the last reason is given).
         """
         policy = self.spec.retry
         started = time.perf_counter()
         for number in range(policy.max_retries + 1):
+            failure: VendorError
             try:
                 async with self._limit:
                     result = await attempt()
@@ -102,9 +106,13 @@ class EndpointClient:
             except httpx.TimeoutException as exc:
                 failure = RetryableError(f"no answer within {self.spec.timeout_s:g} s ({type(exc).__name__})")
             except httpx.TransportError as exc:
-                failure = RetryableError(f"connection failed: {type(exc).__name__}: {exc}")
+                failure = RetryableError(self.scrub(f"connection failed: {type(exc).__name__}: {exc}"))
             except RetryableError as exc:
-                failure = exc
+                failure = RetryableError(self.scrub(str(exc)), exc.retry_after)
+            except VendorError as exc:
+                failure = VendorError(self.scrub(str(exc)))
+            if not isinstance(failure, RetryableError):
+                raise failure  # outside the except block, so the unscrubbed error is not even its context
             if number == policy.max_retries:
                 raise VendorError(f"{self.spec.kind} {self.spec.model}: {failure} "
                                   f"(gave up after {number + 1} attempts)") from failure
@@ -115,7 +123,12 @@ class EndpointClient:
         raise AssertionError("unreachable: the loop returns or raises")
 
     def headers(self, auth: dict[str, str]) -> dict[str, str]:
-        return {**self.spec.extra_headers, **auth}
+        """The spec's extra headers (read from the environment where it says `env:`), then `auth`."""
+        return {**self.spec.headers(), **auth}
+
+    def scrub(self, text: str) -> str:
+        """`text` without the spec's key and secret headers, nor anything else that looks like a key."""
+        return scrub(text, self.spec.secrets())
 
     def body(self, fields: dict[str, Any]) -> dict[str, Any]:
         return {**fields, **self.spec.extra_body}
