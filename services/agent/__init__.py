@@ -5,6 +5,7 @@ from __future__ import annotations
 from ._app import SKILL_ID, AgentSettings, build_card, create_agent_app, resolve_player
 from ._errors import AgentServiceError, PlayerSpecError, RefereeUnavailableError
 from ._executor import SeatExecutor
+from ._player_spec import canonical_player, parse_player
 from ._players import (
     PLAYERS,
     LLMPlayer,
@@ -19,5 +20,6 @@ from ._vendors import RetryPolicy, VendorError, VendorSpec
 __all__ = [
     "AgentServiceError", "AgentSettings", "LLMPlayer", "PLAYERS", "Player", "PlayerFactory", "PlayerReply",
     "PlayerSpecError", "RefereeUnavailableError", "RetryPolicy", "SKILL_ID", "ScriptedPlayer", "SeatExecutor",
-    "VendorError", "VendorSpec", "build_card", "create_agent_app", "player", "resolve_player",
+    "VendorError", "VendorSpec", "build_card", "canonical_player", "create_agent_app", "parse_player", "player",
+    "resolve_player",
 ]

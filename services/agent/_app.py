@@ -9,11 +9,7 @@ from pathlib import Path
 
 from a2a.server.agent_execution import AgentExecutor
 from a2a.server.request_handlers import DefaultRequestHandler
-from a2a.server.routes import (
-    create_agent_card_routes,
-    create_jsonrpc_routes,
-    create_rest_routes,
-)
+from a2a.server.routes import create_jsonrpc_routes, create_rest_routes
 from a2a.server.tasks import InMemoryTaskStore
 from a2a.types import (
     AgentCapabilities,
@@ -26,7 +22,8 @@ from a2a.types import (
     SecurityScheme,
     StringList,
 )
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from mcp.server.transport_security import RequestBodyLimitMiddleware
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from starlette.applications import Starlette
 from starlette.authentication import (
     AuthCredentials,
@@ -42,8 +39,10 @@ from starlette.routing import Route
 
 from protocol import REFEREE_EXTENSION, SEAT_SKILL
 
+from ._card_route import card_routes
 from ._errors import PlayerSpecError
-from ._executor import SeatExecutor
+from ._executor import SeatExecutor, about_text
+from ._player_spec import canonical_player, player_forms
 from ._players import PLAYERS, LLMPlayer, PlayerFactory, load_system_prompt
 from ._tck import FIXTURE_PLAYER, TckFixtureExecutor
 from ._vendors import EndpointClient, VendorSpec, open_vendor
@@ -51,6 +50,8 @@ from ._vendors import EndpointClient, VendorSpec, open_vendor
 JSONRPC_PATH = "/a2a/jsonrpc/"
 REST_PATH = "/a2a/rest"
 SKILL_ID = SEAT_SKILL
+MAX_BODY_BYTES = 1 << 20
+"""The default cap on a request body: a seat message is a few kilobytes."""
 
 
 class AgentSettings(BaseModel):
@@ -58,9 +59,10 @@ class AgentSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    player: str = Field(pattern=r"^[a-z0-9-]+:[A-Za-z0-9._:/@-]+$")
-    """The player spec: `scripted:<name>`, `openai:<model>` or `anthropic:<model>`; `fixture:tck` serves the A2A
-    TCK's deterministic scenarios instead of a player (docs/a2a-tck.md)."""
+    player: str
+    """The player spec: `scripted:<name>`, `openai:<model>` or `anthropic:<model>` (or `openai/<model>`,
+    `anthropic/<model>`), kept in its `kind:name` form; `fixture:tck` serves the A2A TCK's deterministic scenarios
+    instead of a player (docs/a2a-tck.md). An unknown spec raises PlayerSpecError, listing the accepted forms."""
     vendor: VendorSpec | None = None
     """How an LLM player reaches its model; built from the spec when omitted."""
     system_prompt: Path | None = None
@@ -75,6 +77,13 @@ class AgentSettings(BaseModel):
     """Games remembered at once; the least recently used is forgotten first."""
     context_idle_s: float = Field(3600.0, gt=0)
     """A game no message has reached for this long is forgotten (its coordinator is gone without ending it)."""
+    max_body: int = Field(MAX_BODY_BYTES, ge=1)
+    """Bytes one request body may hold; a larger one gets 413 before it is read whole, declared or streamed."""
+
+    @field_validator("player")
+    @classmethod
+    def _known_player(cls, spec: str) -> str:
+        return canonical_player(spec, tck_fixture=True)  # PlayerSpecError passes through pydantic as it is
 
 
 def resolve_player(settings: AgentSettings) -> tuple[PlayerFactory, EndpointClient | None]:
@@ -96,8 +105,7 @@ def resolve_player(settings: AgentSettings) -> tuple[PlayerFactory, EndpointClie
         vendor, endpoint = open_vendor(spec)
         system_prompt = load_system_prompt(settings.system_prompt)
         return (lambda: LLMPlayer(vendor, system_prompt)), endpoint
-    known = ", ".join(f"scripted:{n}" for n in sorted(PLAYERS))
-    raise PlayerSpecError(f"unknown player {settings.player!r}; known: {known}, openai:<model>, anthropic:<model>")
+    raise PlayerSpecError(f"{settings.player!r} serves no player; accepted: {player_forms()}")
 
 
 def build_card(settings: AgentSettings) -> AgentCard:
@@ -168,7 +176,8 @@ def create_agent_app(settings: AgentSettings) -> Starlette:
         executor, endpoint = TckFixtureExecutor(), None
     else:
         factory, endpoint = resolve_player(settings)
-        executor = SeatExecutor(factory, max_contexts=settings.max_contexts, idle_s=settings.context_idle_s)
+        executor = SeatExecutor(factory, about=about_text(settings.player), max_contexts=settings.max_contexts,
+                                idle_s=settings.context_idle_s)
     handler = DefaultRequestHandler(
         agent_executor=executor,
         task_store=InMemoryTaskStore(),
@@ -187,11 +196,13 @@ def create_agent_app(settings: AgentSettings) -> Starlette:
     if settings.token is not None:
         middleware.append(Middleware(AuthenticationMiddleware, backend=_BearerBackend(settings.token),
                                      on_error=_unauthorized))
+    # The MCP SDK's cap, the one the referee runs behind: Content-Length first, then a count of what streams in.
+    middleware.append(Middleware(RequestBodyLimitMiddleware, max_body_size=settings.max_body))
     return Starlette(
         routes=[
             Route("/healthz", _health),
             Route("/readyz", _health),
-            *create_agent_card_routes(card, cache_control="public, max-age=60"),
+            *card_routes(card, cache_control="public, max-age=60"),
             *create_jsonrpc_routes(handler, rpc_url=JSONRPC_PATH, enable_v0_3_compat=True),
             *create_rest_routes(handler, path_prefix=REST_PATH),
         ],

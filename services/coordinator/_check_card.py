@@ -39,9 +39,11 @@ class Check(BaseModel):
     detail: str
     """The evidence for a pass, or what went wrong."""
     fix: str | None = None
-    """What the agent's author should change; set on every check that did not pass."""
+    """What the agent's author should change; set on every check that did not pass, and on every warning."""
     skipped: bool = False
     """Not run because a check it depends on failed; then `passed` is false and `fix` names that check."""
+    warning: bool = False
+    """A shortcoming that does not stop the agent from playing: `passed` stays true, and `fix` says what to improve."""
 
 
 def passed(name: str, detail: str) -> Check:
@@ -50,6 +52,10 @@ def passed(name: str, detail: str) -> Check:
 
 def failed(name: str, detail: str, fix: str) -> Check:
     return Check(name=name, passed=False, detail=detail, fix=fix)
+
+
+def warned(name: str, detail: str, fix: str) -> Check:
+    return Check(name=name, passed=True, detail=detail, fix=fix, warning=True)
 
 
 def skipped(name: str, blocker: str) -> Check:
@@ -192,13 +198,14 @@ def check_interfaces(card: Card) -> tuple[Check, list[Interface]]:
 
 
 def check_skill(card: Card) -> Check:
-    """`card.skill`: the card declares the seat skill, so registries and runners can tell a seat-playing agent."""
+    """`card.skill`: the card declares the seat skill, so registries and runners can tell a seat-playing agent.
+    Only a warning when it does not: the coordinator never reads the skill, and such an agent plays as well."""
     skills = card.data.get("skills")
     ids = [s.get("id") for s in skills if isinstance(s, dict)] if isinstance(skills, list) else []
     if SEAT_SKILL in ids:
         return passed("card.skill", f"declares skill {SEAT_SKILL}")
     found = f"skills {', '.join(map(str, ids))}" if ids else "no skills"
-    return failed("card.skill", f"skill {SEAT_SKILL} is not declared (the card has {found})",
+    return warned("card.skill", f"skill {SEAT_SKILL} is not declared (the card has {found})",
                   f'declare skill id {SEAT_SKILL}: {{"id": "{SEAT_SKILL}", "name": "Maze seat", '
                   f'"description": "...", "tags": ["collabgap"]}}')
 

@@ -1,4 +1,5 @@
-"""Reports of a run: CSV, JSON and Parquet exports, a self-contained HTML page, and terminal tables.
+"""Reports of a run: CSV, JSON and Parquet exports, Markdown and LaTeX tables, a self-contained HTML page, and
+terminal tables.
 
     files = build_report(records, Path("runs/demo/report"))
     for table in terminal_tables(files.analysis):
@@ -10,32 +11,40 @@ from __future__ import annotations
 import csv
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pyarrow as pa
-import pyarrow.parquet as pq
 from pydantic import BaseModel, ConfigDict
+from rich import box
 from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from ._analysis import Analysis, Cell, PaperValue, analyze, maze_facts
+from ._errors import ConfigError
 from ._records import EpisodeRecord
-from ._report_html import format_estimate, format_wilson, render_report
+from ._report_html import render_report
 from ._stats import RESAMPLES, SEED, Estimate, counted
+from ._tables import format_estimate, format_wilson, write_tables
 
-EPISODE_SCHEMA = pa.schema([
-    ("episode_id", pa.string()), ("game_id", pa.string()), ("attempt", pa.int64()), ("repetition", pa.int64()),
-    ("condition", pa.string()), ("mode", pa.string()), ("seat_a", pa.string()), ("seat_b", pa.string()),
-    ("relay_kind", pa.string()), ("relay_k", pa.int64()), ("relay_seat_a", pa.string()),
-    ("relay_seat_b", pa.string()), ("maze_id", pa.string()), ("status", pa.string()), ("end_reason", pa.string()),
-    ("error_kind", pa.string()), ("error_seat", pa.string()), ("error_blame", pa.string()), ("flagged", pa.bool_()),
-    ("counted", pa.bool_()), ("weighted", pa.float64()), ("success", pa.bool_()), ("moves", pa.int64()),
-    ("optimal_length", pa.int64()), ("wall_fraction", pa.float64()), ("conflicts", pa.int64()),
-    ("messages", pa.int64()),
-    ("prompt_tokens", pa.int64()), ("completion_tokens", pa.int64()), ("tokens", pa.int64()),
-    ("cost_usd", pa.float64()), ("duration_s", pa.float64()),
-])
-"""One row per episode in `episodes.parquet`; score columns are null for platform errors. `flagged`: scored
-although an agent or the grader failed; `counted`: in n under the run's agent-error policy."""
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+    from ._store_reader import RunInfo
+
+EPISODE_COLUMNS = [
+    ("episode_id", "string"), ("game_id", "string"), ("attempt", "int64"), ("repetition", "int64"),
+    ("condition", "string"), ("mode", "string"), ("seat_a", "string"), ("seat_b", "string"),
+    ("relay_kind", "string"), ("relay_k", "int64"), ("relay_seat_a", "string"), ("relay_seat_b", "string"),
+    ("maze_id", "string"), ("status", "string"), ("end_reason", "string"), ("error_kind", "string"),
+    ("error_seat", "string"), ("error_blame", "string"), ("flagged", "bool_"), ("counted", "bool_"),
+    ("weighted", "float64"), ("success", "bool_"), ("moves", "int64"), ("optimal_length", "int64"),
+    ("wall_fraction", "float64"), ("conflicts", "int64"), ("messages", "int64"), ("prompt_tokens", "int64"),
+    ("completion_tokens", "int64"), ("tokens", "int64"), ("cost_usd", "float64"), ("duration_s", "float64"),
+]
+"""The columns of `episodes.parquet` and their Arrow types (named as `pyarrow` names its type factories), one row
+per episode; score columns are null for platform errors. `flagged`: scored although an agent or the grader failed;
+`counted`: in n under the run's agent-error policy."""
+PARQUET_EXTRA = "Parquet export needs pyarrow, which is not installed here: pip install 'collabgap[parquet]'"
 
 CELL_COLUMNS = [
     "condition", "mode", "seat_a", "seat_b", "relay_kind", "relay_k", "relay_seat_a", "relay_seat_b", "models_a",
@@ -56,13 +65,16 @@ class ReportFiles(BaseModel):
 
     cells_csv: Path
     analysis_json: Path
-    episodes_parquet: Path
+    episodes_parquet: Path | None
+    """None where pyarrow is not installed (`PARQUET_EXTRA` says how to add it)."""
     report_html: Path
+    tables_md: Path
+    tables_tex: Path
     analysis: Analysis
 
 
 def episode_row(record: EpisodeRecord) -> dict[str, object]:
-    """One episode as a flat row of `EPISODE_SCHEMA`."""
+    """One episode as a flat row of `EPISODE_COLUMNS`."""
     spec, relay, score, error = record.spec, record.spec.relay, record.score, record.error
     prompt, completion = record.tokens
     return {
@@ -84,9 +96,30 @@ def episode_row(record: EpisodeRecord) -> dict[str, object]:
     }
 
 
+def episode_schema() -> pa.Schema:
+    """`EPISODE_COLUMNS` as an Arrow schema.
+
+    Raises:
+        ConfigError: pyarrow is not installed (the `parquet` extra).
+    """
+    try:
+        import pyarrow as pa
+    except ImportError as exc:
+        raise ConfigError(PARQUET_EXTRA) from exc
+    return pa.schema([(name, getattr(pa, kind)()) for name, kind in EPISODE_COLUMNS])
+
+
 def write_episodes_parquet(records: Iterable[EpisodeRecord], path: Path) -> Path:
-    """Write one row per episode (see `EPISODE_SCHEMA`) to `path`."""
-    pq.write_table(pa.Table.from_pylist([episode_row(r) for r in records], schema=EPISODE_SCHEMA), path)
+    """Write one row per episode (see `EPISODE_COLUMNS`) to `path`.
+
+    Raises:
+        ConfigError: pyarrow is not installed (the `parquet` extra).
+    """
+    schema = episode_schema()
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    pq.write_table(pa.Table.from_pylist([episode_row(r) for r in records], schema=schema), path)
     return path
 
 
@@ -130,11 +163,13 @@ def write_cells_csv(analysis: Analysis, path: Path) -> Path:
 
 
 def build_report(records: Iterable[EpisodeRecord], out_dir: Path, *, resamples: int = RESAMPLES, seed: int = SEED,
-                 title: str = "collabgap report", viewer_limit: int = 2000) -> ReportFiles:
-    """Analyse `records` and write `cells.csv`, `analysis.json`, `episodes.parquet` and `report.html` to `out_dir`.
+                 title: str = "collabgap report", viewer_limit: int = 2000, run: RunInfo | None = None) -> ReportFiles:
+    """Analyse `records` and write `cells.csv`, `analysis.json`, `episodes.parquet` (where pyarrow is installed),
+    `tables.md`, `tables.tex` and `report.html` to `out_dir`.
 
-    The HTML page needs no network: its styles, scripts and charts are inline. Its transcript viewer holds at
-    most `viewer_limit` episodes (the first ones), to keep the page small.
+    The HTML page needs no network: its styles, scripts and figures are inline. Its transcript viewer holds at
+    most `viewer_limit` episodes (the first ones), to keep the page small. `run`, the stored run, puts its id,
+    progress and stored settings at the top of the page.
     """
     records = list(records)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -142,63 +177,86 @@ def build_report(records: Iterable[EpisodeRecord], out_dir: Path, *, resamples: 
     analysis_json = out_dir / "analysis.json"
     analysis_json.write_text(analysis.model_dump_json(indent=1), encoding="utf-8")
     report_html = out_dir / "report.html"
-    report_html.write_text(render_report(analysis, records, title=title, viewer_limit=viewer_limit),
+    report_html.write_text(render_report(analysis, records, title=title, viewer_limit=viewer_limit, run=run),
                            encoding="utf-8")
+    tables_md, tables_tex = write_tables(analysis, out_dir)
+    try:
+        parquet: Path | None = write_episodes_parquet(records, out_dir / "episodes.parquet")
+    except ConfigError:  # pyarrow is the `parquet` extra; the rest of the report stands without it
+        parquet = None
     return ReportFiles(cells_csv=write_cells_csv(analysis, out_dir / "cells.csv"), analysis_json=analysis_json,
-                       episodes_parquet=write_episodes_parquet(records, out_dir / "episodes.parquet"),
-                       report_html=report_html, analysis=analysis)
+                       episodes_parquet=parquet,
+                       report_html=report_html, tables_md=tables_md, tables_tex=tables_tex, analysis=analysis)
 
 
 def _table(title: str, columns: Sequence[str], rows: Iterable[Sequence[str]], numeric_from: int,
            numeric_to: int | None = None, caption: str | None = None) -> Table:
-    """Columns `numeric_from` up to (not including) `numeric_to` are right-aligned; text is never read as markup."""
-    table = Table(title=escape(title), caption=None if caption is None else escape(caption))
+    """A table that fits the terminal, 80 columns included: numbers (columns `numeric_from` up to, not including,
+    `numeric_to`) are right-aligned and never cut, and the text columns fold to the width that is left. Text is
+    never read as markup; title and caption wrap even on a console that soft-wraps its other lines."""
+    table = Table(title=_wrapping(title), caption=None if caption is None else _wrapping(caption),
+                  box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, collapse_padding=True)
     end = len(columns) if numeric_to is None else numeric_to
     for i, column in enumerate(columns):
-        table.add_column(column, justify="right" if numeric_from <= i < end else "left")
+        numeric = numeric_from <= i < end
+        table.add_column(column, justify="right" if numeric else "left", no_wrap=numeric, overflow="fold")
     for row in rows:
         table.add_row(*map(escape, row))
     return table
 
 
+def _wrapping(text: str) -> Text:
+    return Text(text, no_wrap=False, overflow="fold")
+
+
+def _labelled(label: str, mode: str) -> str:
+    """A row's label with its protocol: referee-mode rows bare, others with `(paper)`, as relay curves do."""
+    return label if mode == "referee" else f"{label} ({mode})"
+
+
 def terminal_tables(analysis: Analysis) -> list[Table]:
     """Rich tables for the CLI: cells, then (where the run has them) gaps, ordering, relay curves, cost, errors.
 
-    Intervals read `mean ± 1.96·SE [bootstrap low, high]`; success rates also give their Wilson interval. Each
-    row names its protocol (referee or paper); published values appear only beside paper-mode pair cells.
+    Intervals read `mean ± 1.96·SE` over `[bootstrap low, high]`; success rates also give their Wilson interval.
+    Rows of paper-mode results say `(paper)` after their label, the rest are referee mode; published values
+    appear only beside paper-mode pair cells. Every table fits 80 columns: labels fold, numbers stay whole.
     """
-    fmt = format_estimate
+    def fmt(value: Estimate, percent: bool = False, signed: bool = False) -> str:
+        return format_estimate(value, percent=percent, signed=signed).replace(" [", "\n[")
 
     def paper(value: PaperValue | None) -> str:
         return "—" if value is None else f"{value.mean:.2f} ± {value.ci95:.2f}"
 
-    tables = [_table("Cells: weighted score and success, mean ± 1.96·SE [maze bootstrap]",
-                     ("cell", "protocol", "n", "flagged", "errors", "weighted", "success", "success Wilson",
-                      "paper weighted"),
-                     ((c.label, c.mode, str(c.n), str(c.flagged), str(c.errors), fmt(c.weighted),
-                       fmt(c.success, percent=True), format_wilson(c.success), paper(c.paper_weighted))
-                      for c in analysis.cells), 2,
-                     caption=f"{analysis.policy_note}; flagged: of n, scored although an agent or the grader "
-                             f"failed; errors: platform errors, never scored")]
+    note = f"{analysis.policy_note}; flagged: of n, scored although an agent or the grader failed; errors: " \
+           "platform errors, never scored"
+    tables = [_table("Cells: weighted score, mean ± 1.96·SE [maze bootstrap]",
+                     ("cell", "n", "flagged", "errors", "weighted", "paper"),
+                     ((_labelled(c.label, c.mode), str(c.n), str(c.flagged), str(c.errors), fmt(c.weighted),
+                       paper(c.paper_weighted)) for c in analysis.cells), 1, caption=note),
+              _table("Cells: success rate, mean ± 1.96·SE [maze bootstrap] and Wilson 95%",
+                     ("cell", "n", "success", "Wilson"),
+                     ((_labelled(c.label, c.mode), str(c.n), fmt(c.success, percent=True), format_wilson(c.success))
+                      for c in analysis.cells), 1)]
     if analysis.gaps:
         tables.append(_table("Collaboration gap: solo − homogeneous pair (weighted), paired on shared mazes",
-                             ("player", "protocol", "solo", "solo score", "pair score", "gap", "shared mazes"),
-                             ((g.player, g.mode, g.solo_condition, fmt(g.solo), fmt(g.pair), fmt(g.gap),
-                               str(g.shared_mazes)) for g in analysis.gaps), 3))
+                             ("player", "solo", "solo score", "pair score", "gap", "mazes"),
+                             ((_labelled(g.player, g.mode), g.solo_condition.removeprefix("solo-"), fmt(g.solo),
+                               fmt(g.pair), fmt(g.gap, signed=True), str(g.shared_mazes)) for g in analysis.gaps), 2))
     if analysis.ordering:
         tables.append(_table("Ordering effect: X opens − Y opens (weighted), paired on shared mazes",
-                             ("X", "Y", "protocol", "X opens", "Y opens", "effect", "shared mazes"),
-                             ((e.player_x, e.player_y, e.mode, fmt(e.x_opens), fmt(e.y_opens), fmt(e.effect),
-                               str(e.shared_mazes)) for e in analysis.ordering), 3))
+                             ("X", "Y", "X opens", "Y opens", "effect", "mazes"),
+                             ((e.player_x, _labelled(e.player_y, e.mode), fmt(e.x_opens), fmt(e.y_opens),
+                               fmt(e.effect, signed=True), str(e.shared_mazes)) for e in analysis.ordering), 2))
     if analysis.relay_curves:
         tables.append(_table("Relay curves (weighted) by K", ("relay", "K", "n", "weighted"),
                              ((curve.label, str(p.k), str(p.n), fmt(p.weighted))
                               for curve in analysis.relay_curves for p in curve.points), 1))
     if any(c.tokens or c.cost_usd for c in analysis.cells):
         tables.append(_table("Tokens and cost (every attempt and the grader)",
-                             ("cell", "protocol", "episodes", "tokens", "tokens/episode", "cost $", "cost $/episode"),
-                             ((c.label, c.mode, str(c.episodes), str(c.tokens), f"{c.tokens_per_episode or 0:.0f}",
-                               f"{c.cost_usd:.4f}", f"{c.cost_usd_per_episode or 0:.6f}") for c in analysis.cells), 2))
+                             ("cell", "episodes", "tokens", "tokens/ep", "cost $", "$/episode"),
+                             ((_labelled(c.label, c.mode), str(c.episodes), str(c.tokens),
+                               f"{c.tokens_per_episode or 0:.0f}", f"{c.cost_usd:.4f}",
+                               f"{c.cost_usd_per_episode or 0:.6f}") for c in analysis.cells), 1))
     if any(a.errors for a in analysis.agent_errors):
         tables.append(_table("Errors per agent: its own failures, scored and flagged",
                              ("agent", "episodes", "failures", "excluded", "rate", "kinds"),

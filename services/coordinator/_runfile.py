@@ -16,21 +16,20 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import pydantic
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_serializer, field_validator, model_validator
 
 from protocol import CollabgapError, MazeParams, generate_maze
-from services.agent import PLAYERS
+from services.agent import PlayerSpecError, canonical_player
 
 from ._errors import ConfigError
 from ._plan import plan_size, repeated_cell
 from ._prices import PriceTable
 from ._prompts import Prompts
 from ._records import AgentErrorPolicy
+from ._store import masked_url
 
 _NAME = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
 _VENDORS = ("openai", "anthropic")
-_MODEL = re.compile(r"^[A-Za-z0-9._:/@-]+$")
-"""A model id as `collabgap agent serve --player` takes it."""
 
 
 class _Strict(BaseModel):
@@ -41,7 +40,8 @@ class AgentEntry(_Strict):
     """One agent: exactly one of `player` (started by the run) or `url` (already running somewhere)."""
 
     player: str | None = None
-    """`scripted:<name>`, `openai:<model>` or `anthropic:<model>`: the run starts an agent service for it."""
+    """`scripted:<name>`, `openai:<model>` or `anthropic:<model>` (or `openai/<model>`, `anthropic/<model>`): the
+    run starts an agent service for it. Kept in its `kind:name` form."""
     url: HttpUrl | None = None
     """The base URL of any A2A agent (its card is at /.well-known/agent-card.json)."""
     token_env: str | None = None
@@ -57,11 +57,10 @@ class AgentEntry(_Strict):
     @field_validator("player")
     @classmethod
     def _known_player(cls, spec: str | None) -> str | None:
-        kind, _, name = (spec or "").partition(":")
-        if spec is None or (kind == "scripted" and name in PLAYERS) or (kind in _VENDORS and _MODEL.match(name)):
-            return spec
-        known = ", ".join(f"scripted:{scripted}" for scripted in sorted(PLAYERS))
-        raise ValueError(f"unknown player {spec!r}; known: {known}, openai:<model>, anthropic:<model>")
+        try:
+            return None if spec is None else canonical_player(spec)
+        except PlayerSpecError as exc:
+            raise ValueError(str(exc)) from exc
 
     @model_validator(mode="after")
     def _one_source(self) -> AgentEntry:
@@ -208,6 +207,11 @@ class RunFile(_Strict):
     concurrency: Concurrency = Concurrency()
     budget: Budget = Budget()
     errors: ErrorPolicy = ErrorPolicy()
+
+    @field_serializer("store")
+    def _mask_password(self, store: str | None) -> str | None:
+        """Every dump (the stored snapshot and provenance, printed plans) shows the store without its password."""
+        return None if store is None else masked_url(store)
 
     @model_validator(mode="after")
     def _names_exist(self) -> RunFile:

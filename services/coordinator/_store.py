@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from collections.abc import Iterable
@@ -47,7 +48,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError, SQLAlchemyError
 
-from ._errors import StoreError, StoreVersionError
+from ._errors import ConfigError, StoreError, StoreVersionError
 from ._records import EpisodeRecord
 from ._store_schema import (
     PREFIX,
@@ -113,7 +114,7 @@ class Store:
             StoreError: the URL is not one the store supports, or the database cannot be reached.
         """
         engine_url = _engine_url(url)
-        where = engine_url.render_as_string(hide_password=True)
+        where = masked_url(engine_url)
         try:
             engine = _create_engine(engine_url)
         except SQLAlchemyError as exc:
@@ -373,6 +374,18 @@ class Store:
         return conn.scalar(query) is not None
 
 
+def masked_url(url: str | URL) -> str:
+    """`url` as it may be printed, logged or stored: its password, if it has one, shown as `***`.
+
+    Only the driver gets the password; a URL that does not parse is masked all the same.
+    """
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return re.sub(r"(://[^/@:]*:)[^/@]*@", r"\1***@", str(url))
+    return parsed.render_as_string(hide_password=True) if parsed.password is not None else str(url)
+
+
 def _engine_url(url: str) -> URL:
     """Parse a store URL, pick the driver, and refuse what the store cannot work with."""
     try:
@@ -386,13 +399,25 @@ def _engine_url(url: str) -> URL:
             raise StoreError(f"an in-memory SQLite store would vanish with the run: {_URL_HELP}")
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
     elif parsed.drivername != "postgresql+psycopg":
-        where = parsed.render_as_string(hide_password=True)
+        where = masked_url(parsed)
         raise StoreError(f"the store cannot use {where}: {_URL_HELP}")
     return parsed
 
 
+def require_postgres_driver() -> None:
+    """Raises:
+        ConfigError: psycopg, the PostgreSQL driver, is not installed (the `postgres` extra).
+    """
+    try:
+        import psycopg  # noqa: F401 - SQLAlchemy imports it again when it connects
+    except ImportError as exc:
+        raise ConfigError("a PostgreSQL store needs psycopg, which is not installed here: "
+                          "pip install 'collabgap[postgres]'") from exc
+
+
 def _create_engine(url: URL) -> Engine:
     if url.get_backend_name() != "sqlite":
+        require_postgres_driver()
         return create_engine(url, pool_pre_ping=True)
     # One connection per thread from the pool; SQLite's busy timeout makes concurrent writers wait their turn.
     engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": BUSY_TIMEOUT_S})
