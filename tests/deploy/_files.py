@@ -30,7 +30,13 @@ OLDEST_KUBERNETES = "1.31.0"
 SECRET_VARIABLE = re.compile(r"(TOKEN|KEY|PASSWORD|SECRET)$")
 """Environment variables that carry a secret, by name."""
 REFEREE_TOKEN_ENV = "COLLABGAP_REFEREE_TOKEN"
-ENVIRON = {REFEREE_TOKEN_ENV: "test-token", "OPENAI_API_KEY": "test-key"}
+AGENT_TOKEN_ENV = "COLLABGAP_AGENT_TOKEN"
+"""The variable from which an agent service reads the bearer token it demands."""
+AGENT_TOKENS = {"cartographer": "COLLABGAP_CARTOGRAPHER_TOKEN", "follower": "COLLABGAP_FOLLOWER_TOKEN",
+                "llm-agent": "COLLABGAP_LLM_AGENT_TOKEN"}
+"""The variable that holds each agent's token in the shell and in the coordinator (compose and Kubernetes)."""
+ENVIRON = {REFEREE_TOKEN_ENV: "test-token", "OPENAI_API_KEY": "test-key",
+           **{variable: f"test-{agent}-token" for agent, variable in AGENT_TOKENS.items()}}
 WORKLOADS = ("Deployment", "StatefulSet", "Job")
 SERVING = ("Deployment", "StatefulSet")
 

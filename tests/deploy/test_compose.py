@@ -11,6 +11,8 @@ from urllib.parse import urlsplit
 from services.coordinator import load_run_file
 
 from ._files import (
+    AGENT_TOKEN_ENV,
+    AGENT_TOKENS,
     COMPOSE,
     DEPLOY,
     ENVIRON,
@@ -97,8 +99,16 @@ def test_compose_services_bind_all_interfaces_and_name_their_service_as_public_u
         assert option(args, "--public-url") == f"http://{name}:{option(args, '--port')}", name
 
 
+def shell_variable(value: str) -> tuple[str, str]:
+    """(NAME, `:?message` or `:-default`) of a `${NAME…}` interpolation, which the whole value must be."""
+    form = re.fullmatch(r"\$\{([A-Z][A-Z0-9_]*)(:\?[^}]+|:-[^}]+)\}", value)
+    assert form is not None, value
+    return form.group(1), form.group(2)
+
+
 def test_compose_secrets_come_from_the_shell_environment() -> None:
-    """Secret values are `${NAME…}` interpolations; the referee token is required, with no default."""
+    """Secret values are `${NAME…}` interpolations, required with no default (the fake vendor's key aside); each
+    has the variable's own name, but for an agent's token, which the shell holds under that agent's name."""
     services = compose_services()
     fake_llm_keys = {option(s["command"], "--api-key-env") for s in services.values()
                      if "--base-url" in s["command"] and urlsplit(option(s["command"], "--base-url")).hostname
@@ -106,11 +116,27 @@ def test_compose_secrets_come_from_the_shell_environment() -> None:
     for name, service in services.items():
         for variable, value in service.get("environment", {}).items():
             if SECRET_VARIABLE.search(variable):
-                form = re.fullmatch(rf"\$\{{{variable}(:\?[^}}]+|:-[^}}]+)\}}", value)
-                assert form is not None, (name, variable)
-                assert form.group(1).startswith(":?") or variable in fake_llm_keys, (name, variable)
+                source, form = shell_variable(value)
+                assert source == (AGENT_TOKENS[name] if variable == AGENT_TOKEN_ENV else variable), (name, variable)
+                assert form.startswith(":?") or variable in fake_llm_keys, (name, variable)
     for name in ("referee", "coordinator"):
         assert services[name]["environment"][REFEREE_TOKEN_ENV].startswith(f"${{{REFEREE_TOKEN_ENV}:?")
+
+
+def test_every_compose_agent_demands_a_token_of_its_own_which_the_coordinator_presents() -> None:
+    """Each agent reads its token from the shell variable named after it; the coordinator gets that variable,
+    and the run file names it as that agent's token_env."""
+    services = compose_services()
+    coordinator = services["coordinator"]
+    run = load_run_file(DEPLOY / compose_mount(coordinator, "/config/run.toml")[0], environ=ENVIRON)
+    token_envs = {urlsplit(str(agent.url)).hostname: agent.token_env for agent in run.agents.values()}
+    agents = {name: service for name, service in services.items() if service["command"][:2] == ["agent", "serve"]}
+    assert set(agents) == set(AGENT_TOKENS) == set(token_envs)
+    for name, service in agents.items():
+        variable, _ = shell_variable(service["environment"][AGENT_TOKEN_ENV])
+        assert variable == AGENT_TOKENS[name] == token_envs[name], name
+        assert shell_variable(coordinator["environment"][variable])[0] == variable, name
+    assert len(set(token_envs.values())) == len(token_envs)
 
 
 def test_compose_run_file_plays_against_the_compose_services_into_the_runs_volume() -> None:

@@ -24,6 +24,7 @@ from ._files import (
     REPO,
     _Ok,
     cli_options,
+    dockerfile_instructions,
     instruction,
     option,
 )
@@ -42,8 +43,8 @@ def test_dockerfile_passes_hadolint(tools: Validators) -> None:
 
 
 def test_image_installs_the_project_and_runs_collabgap_as_a_non_root_user() -> None:
-    assert instruction("FROM") == ["python:3.11-slim"]
-    assert any("pip install --no-cache-dir ." in args for args in instruction("RUN"))
+    assert dockerfile_instructions()[:2] == [("ARG", "BASE_IMAGE=python:3.11-slim"), ("FROM", "${BASE_IMAGE}")]
+    assert any("pip install --no-cache-dir \".[postgres]\"" in args for args in instruction("RUN"))
     [user] = instruction("USER")
     assert user.split(":")[0] == str(IMAGE_UID)
     assert any(f"--uid {IMAGE_UID}" in args for args in instruction("RUN"))
@@ -51,6 +52,16 @@ def test_image_installs_the_project_and_runs_collabgap_as_a_non_root_user() -> N
     assert [json.loads(args) for args in instruction("CMD")] == [["--help"]]
     assert [args.split() for args in instruction("EXPOSE")] == [["8760", "8770"]]
     assert instruction("WORKDIR")[-1] == "/app"  # `runs_dir = "runs"` lands in /app/runs, the volume
+
+
+def test_the_ca_bundle_reaches_only_the_install_step_as_a_build_secret() -> None:
+    """pip trusts the `pip-ca` secret when one is given; no file of the build machine is copied into a layer."""
+    [install] = [args for args in instruction("RUN") if "pip install" in args]
+    assert install.startswith("--mount=type=secret,id=pip-ca ")
+    assert "PIP_CERT=/run/secrets/pip-ca" in install
+    assert not instruction("ADD")
+    assert all("cert" not in args.lower() and "ca-" not in args for args in instruction("COPY"))
+    assert not [args for args in instruction("ENV") if "CERT" in args or "CA_BUNDLE" in args]
 
 
 def test_image_healthcheck_fetches_healthz_on_the_port_its_variable_names(http_ok: int) -> None:

@@ -12,6 +12,7 @@ import pytest
 from services.coordinator import load_run_file
 
 from ._files import (
+    AGENT_TOKEN_ENV,
     ENVIRON,
     IMAGE,
     IMAGE_UID,
@@ -171,7 +172,7 @@ def test_every_collabgap_service_binds_all_interfaces_and_names_its_service_as_p
 def test_secrets_reach_containers_only_through_the_secret() -> None:
     """Tokens, keys and passwords come from `collabgap-secrets` keys that the template documents."""
     keys = secret_template_keys()
-    assert {"referee-token", "postgres-password", "openai-api-key"} <= keys
+    assert {"referee-token", "postgres-password", "openai-api-key", "cartographer-token", "follower-token"} <= keys
     seen = set()
     for workload in workloads():
         for container in containers_of(workload):
@@ -185,6 +186,27 @@ def test_secrets_reach_containers_only_through_the_secret() -> None:
     assert ("collabgap-run", REFEREE_TOKEN_ENV, "referee-token") in seen
     assert ("collabgap-run", "PGPASSWORD", "postgres-password") in seen
     assert ("postgres", "POSTGRES_PASSWORD", "postgres-password") in seen
+    for agent in ("cartographer", "follower"):
+        assert (agent, AGENT_TOKEN_ENV, f"{agent}-token") in seen
+
+
+def test_every_agent_demands_a_token_of_its_own_which_the_job_presents(tmp_path: Path) -> None:
+    """An agent Deployment reads COLLABGAP_AGENT_TOKEN from its own Secret key; the Job holds the same key in
+    the variable that the run file names as that agent's token_env."""
+    run = load_run_file(configmap_files(tmp_path) / "run.toml", environ=ENVIRON)
+    [coordinator] = pod_spec(only("Job", "collabgap-run"))["containers"]
+    job_keys = {v["name"]: v["valueFrom"]["secretKeyRef"]["key"] for v in coordinator["env"]}
+    agent_keys = {}
+    for workload in objects("Deployment"):
+        [container] = pod_spec(workload)["containers"]
+        if container["args"][:2] == ["agent", "serve"]:
+            env = {v["name"]: v["valueFrom"]["secretKeyRef"]["key"] for v in container.get("env", [])}
+            agent_keys[workload["metadata"]["name"]] = env[AGENT_TOKEN_ENV]
+    assert set(agent_keys) == {urlsplit(str(agent.url)).hostname for agent in run.agents.values()}
+    for name, agent in run.agents.items():
+        assert agent.token_env is not None, name
+        assert job_keys[agent.token_env] == agent_keys[urlsplit(str(agent.url)).hostname], name
+    assert len(set(agent_keys.values())) == len(agent_keys)
 
 
 def test_coordinator_job_retries_with_resume_and_gives_up_on_configuration_errors() -> None:
