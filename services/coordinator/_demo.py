@@ -1,27 +1,27 @@
-"""`collabgap demo`: a real benchmark of the built-in scripted players, on services started for it."""
+"""`collabgap demo`: a real benchmark of the built-in scripted players, played as a run into its own store.
+
+The demo is a run file built in Python (`demo_run`), played by `execute_run` like any other: it starts the
+services, retries platform errors, keeps every attempt and writes `runs/demo-<UTC time>-<4 hex>/store.db`, which
+`report`, `view` and `export` read.
+"""
 
 from __future__ import annotations
 
-import asyncio
-import secrets
+import os
 from collections.abc import Callable
-from datetime import datetime, timezone
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl
 
-from protocol import MazeParams
-
-from ._experiment import (
-    ExperimentConfig,
-    ExperimentResult,
-    plan_episodes,
-    run_experiment,
-)
-from ._launch import ServiceGroup
-from ._records import EpisodeRecord, SeatSpec
+from ._errors import ConfigError
+from ._plan import expand
+from ._records import EpisodeRecord
+from ._run import RunOutcome, RunProgress, execute_run, fresh_run_name, load_records, run_paths
+from ._runfile import AgentEntry, Concurrency, ConditionEntry, Limits, MazeSet, RefereeEntry, RunFile
+from ._stats import CellSummary, summarize
 
 DEMO_PLAYERS = ("scripted:cartographer", "scripted:follower")
+DEMO_TURN_TIMEOUT_S = 60.0
 
 
 class DemoSettings(BaseModel):
@@ -36,33 +36,50 @@ class DemoSettings(BaseModel):
     """The first maze seed; maze i uses seed + i."""
     concurrency: int = Field(8, ge=1, le=256)
     runs_dir: Path = Path("runs")
+    retries: int = Field(2, ge=0, le=20)
+    """Extra attempts for an episode that ends in a platform error."""
+    referee: HttpUrl | None = None
+    """A referee already running (its token from COLLABGAP_REFEREE_TOKEN); default: the demo starts one."""
 
 
 class DemoResult(BaseModel):
-    result: ExperimentResult
-    run_dir: Path
-    results_path: Path
+    """What the demo played: the run's outcome, its folder and store, and every record in plan order."""
+
+    outcome: RunOutcome
+    records: list[EpisodeRecord]
+    cells: list[CellSummary]
+
+    @property
+    def run_dir(self) -> Path:
+        return self.outcome.run_dir
 
 
-def demo_mazes(settings: DemoSettings) -> list[MazeParams]:
-    return [MazeParams(size=settings.size, seed=settings.seed + i) for i in range(settings.mazes)]
+def demo_run(settings: DemoSettings, name: str) -> RunFile:
+    """The demo as a run: every player in `solo-full` and `solo-split`, every ordered pair in `pair`."""
+    agents = {player.split(":", 1)[1]: AgentEntry(player=player) for player in DEMO_PLAYERS}
+    return RunFile(
+        name=name, runs_dir=settings.runs_dir, retries=settings.retries, agents=agents,
+        referee=RefereeEntry(url=settings.referee) if settings.referee is not None else None,
+        mazes=MazeSet(count=settings.mazes, seed=settings.seed, size=settings.size),
+        conditions=[ConditionEntry(kind=kind, agents=list(agents)) for kind in ("solo-full", "solo-split", "pair")],
+        limits=Limits(turn_timeout_s=DEMO_TURN_TIMEOUT_S),
+        concurrency=Concurrency(games=settings.concurrency, per_agent=settings.concurrency))
 
 
-def run_demo(settings: DemoSettings, on_plan: Callable[[int], None] | None = None,
-             on_episode: Callable[[EpisodeRecord], None] | None = None) -> DemoResult:
-    """Start a referee and one agent service per scripted player, play every condition, stop them all.
+def run_demo(settings: DemoSettings, on_plan: Callable[[RunProgress], None] | None = None,
+             progress: RunProgress | None = None) -> DemoResult:
+    """Start a referee and one agent service per scripted player, play every condition into the demo's store,
+    stop them all.
 
-    `on_plan` hears the number of planned episodes once the services are up; `on_episode` hears each record.
+    `on_plan` hears the progress once the services are up and the plan is made; `progress` counts each episode.
+
+    Raises:
+        ConfigError: a referee given by URL was not ready, or its token variable is not set.
     """
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-    run_dir = settings.runs_dir / f"demo-{stamp}-{secrets.token_hex(2)}"
-    token = SecretStr(secrets.token_urlsafe(24))
-    with ServiceGroup(log_dir=run_dir / "logs") as services:
-        referee_url = services.start_referee(token.get_secret_value())
-        players = [SeatSpec(name=spec.split(":", 1)[1], url=services.start_agent(spec)) for spec in DEMO_PLAYERS]
-        config = ExperimentConfig(referee_url=referee_url, players=players, mazes=demo_mazes(settings),
-                                  concurrency=settings.concurrency)
-        if on_plan is not None:
-            on_plan(len(plan_episodes(config)))
-        result = asyncio.run(run_experiment(config, token, on_episode))
-    return DemoResult(result=result, run_dir=run_dir, results_path=result.save(run_dir))
+    run = demo_run(settings, fresh_run_name("demo"))
+    if run.referee is not None and not os.environ.get(run.referee.token_env):
+        raise ConfigError(f"set {run.referee.token_env} to the coordinator token of the referee at {settings.referee}")
+    outcome = execute_run(run, None, on_plan=on_plan, progress=progress)
+    order = {spec.episode_id: index for index, spec in enumerate(expand(run, Path(), lambda name: ""))}
+    records = sorted(load_records(run_paths(run, None)[0]), key=lambda record: order[record.spec.episode_id])
+    return DemoResult(outcome=outcome, records=records, cells=summarize(records))

@@ -18,7 +18,7 @@ from typing import Generic, TypeVar
 
 from pydantic import SecretStr
 
-from ._episode import episode_agents, maze_id, play_episode
+from ._episode import MessageListener, episode_agents, maze_id, play_episode
 from ._errors import InfrastructureError, StoreError
 from ._prices import PriceTable
 from ._prompts import Prompts
@@ -113,8 +113,9 @@ class EpisodeEngine:
     """Plays a run's episodes on one event loop and saves them; keeps its referee and agent connections for
     every later episode, and opens a connection again when it broke."""
 
-    def __init__(self, settings: EngineSettings, store: Store) -> None:
+    def __init__(self, settings: EngineSettings, store: Store, on_message: MessageListener | None = None) -> None:
         self._settings = settings
+        self._on_message = on_message
         self._store = store
         self._referee: _Held[RefereeClient] | None = None
         self._agents: dict[str, _Held[AgentConnection]] = {}
@@ -166,7 +167,8 @@ class EpisodeEngine:
             return EpisodeRecord(spec=spec, game_id=None, maze_id=maze_id(spec), status="error",
                                  end_reason="error", error=error)
         agents = await self._connect_agents(sorted({agent.url for agent in episode_agents(spec)}))
-        return await play_episode(spec, referee, agents, prompts=self._settings.prompts, prices=self._settings.prices)
+        return await play_episode(spec, referee, agents, prompts=self._settings.prompts, prices=self._settings.prices,
+                                  on_message=self._on_message)
 
     async def _connect_referee(self) -> RefereeClient:
         if self._referee is None or self._referee.ended:
@@ -176,11 +178,15 @@ class EpisodeEngine:
             self._referee = _Held(opener)
         held = self._referee
         try:
-            return await held.get()
+            client = await held.get()
         except InfrastructureError:
             if self._referee is held:
                 self._referee = None  # the next attempt tries again
             raise
+        if client.lost and self._referee is held:  # it broke after it opened: this attempt fails, the next reopens
+            self._referee = None
+            await held.close()
+        return client
 
     async def _connect_agents(self, urls: list[str]) -> dict[str, AgentConnection]:
         """Cached connections to `urls`; an agent that cannot be reached is left out, so play_episode records

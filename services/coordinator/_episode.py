@@ -13,7 +13,7 @@ import logging
 import re
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Literal
 
 import yaml
@@ -57,6 +57,9 @@ from ._referee_client import RefereeClient, SeatChannel
 from ._seat_client import AgentConnection, SeatReply
 
 logger = logging.getLogger(__name__)
+
+MessageListener = Callable[[EpisodeSpec, MessageRecord], None]
+"""Hears each message of an episode as soon as it is relayed (`collabgap play` prints it)."""
 
 
 def game_arguments(spec: EpisodeSpec) -> dict[str, Any]:
@@ -105,8 +108,10 @@ class _Relay:
 
     def __init__(self, spec: EpisodeSpec, game: GameRecord, connections: Mapping[str, AgentConnection],
                  channels: Mapping[Seat, SeatChannel], prompts: Prompts, prices: PriceTable,
-                 referee: RefereeClient, seat_tokens: Mapping[str, str]) -> None:
+                 referee: RefereeClient, seat_tokens: Mapping[str, str],
+                 on_message: MessageListener | None = None) -> None:
         self.spec = spec
+        self.on_message = on_message
         self.game = game
         self.referee = referee
         self.seat_tokens = seat_tokens
@@ -167,6 +172,8 @@ class _Relay:
             latency_s=reply.latency_s,
             vote=vote.value if vote else None, vote_error=vote_error, usage=reply.usage,
             cost_usd=self.prices.cost(reply.usage), model_input=list(reply.calls)))
+        if self.on_message is not None:
+            self.on_message(self.spec, self.messages[-1])
 
     async def play(self) -> EndReason | None:
         """Relay until the referee ends the game, a seat says ACTI!, or the message limit; None: the referee ended it.
@@ -357,8 +364,10 @@ async def _stop_after_error(referee: RefereeClient, game_id: str | None, kind: s
 
 
 async def play_episode(spec: EpisodeSpec, referee: RefereeClient, agents: Mapping[str, AgentConnection], *,
-                       prompts: Prompts | None = None, prices: PriceTable | None = None) -> EpisodeRecord:
-    """Play one episode to its end, and record who caused any failure (`EpisodeError.blame`).
+                       prompts: Prompts | None = None, prices: PriceTable | None = None,
+                       on_message: MessageListener | None = None) -> EpisodeRecord:
+    """Play one episode to its end, and record who caused any failure (`EpisodeError.blame`); `on_message`
+    hears each message as it is relayed.
 
     An agent's own failure (`AgentFault`: unreachable, too slow, an empty or unusable reply, a failed task) ends
     the game where it stands and is scored there, blamed on the agent holding the seat: in referee mode at the
@@ -382,7 +391,7 @@ async def play_episode(spec: EpisodeSpec, referee: RefereeClient, agents: Mappin
                 seat: await stack.enter_async_context(referee.seat(created.seat_tokens[seat]))
                 for seat in (("A", "B") if spec.condition == "pair" else ("A",))}
             relay = _Relay(spec, game, agents, channels, prompts or Prompts.load(), prices or PriceTable.load(),
-                           referee, created.seat_tokens)
+                           referee, created.seat_tokens, on_message)
             if unreachable is None:
                 try:
                     reason = await relay.play()

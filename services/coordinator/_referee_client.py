@@ -41,6 +41,10 @@ class _Session:
         self._waiting: set[asyncio.Future[CallToolResult]] = set()
         self._lost: str | None = None
 
+    @property
+    def lost(self) -> bool:
+        return self._lost is not None
+
     async def call(self, tool: str, arguments: dict[str, Any], result: type[ResultT]) -> ResultT:
         if self._lost is not None:
             raise RefereeUnavailableError(f"referee call {tool} failed: {self._lost}")
@@ -172,6 +176,11 @@ class RefereeClient:
                 yield cls(url, session, transport, timeout)
         finally:
             await transport.aclose()
+
+    @property
+    def lost(self) -> bool:
+        """The connection failed after it opened: every call raises `RefereeUnavailableError`; open a new one."""
+        return self._session.lost
 
     async def create_game(self, **arguments: Any) -> CreatedGame:
         return await self._session.call("create_game", arguments, CreatedGame)

@@ -233,6 +233,13 @@ def _reported(metadata: Struct, seat: str) -> tuple[Usage | None, tuple[ModelCal
     return usage, calls
 
 
+def _says_no_reply(metadata: Struct) -> bool:
+    """A failed task's status message says `{"collabgap": {"failure": "timeout"}}`: the seat's player (a person)
+    did not reply within its own time, which is this seat's timeout (docs/seat-messages.md)."""
+    reported = MessageToDict(metadata).get(DATA_KEY)
+    return isinstance(reported, dict) and reported.get("failure") == "timeout"
+
+
 def _reply_parts(event: StreamResponse, seat: str, context_id: str) -> tuple[list[Part], Struct]:
     kind = event.WhichOneof("payload")
     if kind == "message":
@@ -247,6 +254,8 @@ def _reply_parts(event: StreamResponse, seat: str, context_id: str) -> tuple[lis
         if task.status.state not in _DONE:
             detail = " ".join(p.text for p in task.status.message.parts if p.HasField("text"))
             state = TaskState.Name(task.status.state)
+            if task.status.state == TaskState.TASK_STATE_FAILED and _says_no_reply(task.status.message.metadata):
+                raise AgentTimeoutError(f"seat {seat}: the agent says it had no reply in time: {detail}".strip())
             failure = AgentError if task.status.state == TaskState.TASK_STATE_FAILED else ProtocolViolationError
             raise failure(f"seat {seat}: task ended in {state} {detail}".strip())
         parts = [part for artifact in task.artifacts for part in artifact.parts]

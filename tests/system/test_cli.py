@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
@@ -10,6 +9,7 @@ import sys
 import threading
 from pathlib import Path
 
+from services.coordinator import Store, load_records, summarize
 from tests.conftest import Stack
 
 COMMAND = [sys.executable, "-m", "services"]
@@ -35,24 +35,45 @@ def alive(pid: int) -> bool:
     return state != "Z"
 
 
-def test_play_prints_the_transcript_and_outcome(stack: Stack) -> None:
-    done = subprocess.run([*COMMAND, "play", "--a", stack.cartographer.url, "--b", stack.cartographer.url,
-                           "--seed", "4"], capture_output=True, text=True, timeout=120)
+def test_play_names_the_seats_prints_each_message_and_stores_the_game(stack: Stack, tmp_path: Path) -> None:
+    done = subprocess.run([*COMMAND, "play", "--a", stack.cartographer.url, "--b", stack.follower.url,
+                           "--seed", "4", "--runs-dir", str(tmp_path)], capture_output=True, text=True, timeout=180)
     assert done.returncode == 0, done.stderr
-    assert "Here is my whole map" in done.stdout
-    assert "Outcome: solved (goal); weighted score 1.000" in done.stdout
+    lines = done.stdout.splitlines()
+    assert lines[:2] == [f"Seat A: collabgap scripted:cartographer ({stack.cartographer.url})",
+                         f"Seat B: collabgap scripted:follower ({stack.follower.url})"]
+    assert lines[2] == "A · collabgap scripted:cartographer #1" and "Here is my whole map" in lines[3]
+    [run_dir] = tmp_path.glob("play-*")
+    [record] = load_records(run_dir)
+    assert record.status != "error" and record.messages
+    names = {"A": "collabgap scripted:cartographer", "B": "collabgap scripted:follower"}
+    headers = [f"{m.seat} · {names[m.seat]} #{m.index + 1}" + (f"  [vote: {m.vote}]" if m.vote else "")
+               for m in record.messages]
+    printed = [line for line in lines if " · collabgap scripted:" in line]
+    assert printed == headers  # every stored message was printed, in order
+    outcome = next(i for i, line in enumerate(lines) if line.startswith(f"Outcome: {record.status} ({record.end_reason})"))
+    assert lines.index(headers[-1]) < outcome
+    with Store.open(f"sqlite:///{run_dir / 'store.db'}") as store:
+        [run] = store.runs()
+    assert run.run_id == run_dir.name and run.episodes == 1
+    report = subprocess.run([*COMMAND, "report", str(run_dir)], capture_output=True, text=True, timeout=180)
+    assert report.returncode == 0, report.stderr
+    assert (run_dir / "report" / "report.html").is_file()
 
 
-def test_demo_prints_the_table_saves_json_and_stops_its_services(tmp_path: Path) -> None:
-    done = subprocess.run([*COMMAND, "demo", "--mazes", "2", "--runs-dir", str(tmp_path)], capture_output=True,
+def test_demo_prints_the_table_stores_every_episode_and_stops_its_services(tmp_path: Path) -> None:
+    done = subprocess.run([*COMMAND, "demo", "--mazes", "1", "--runs-dir", str(tmp_path)], capture_output=True,
                           text=True, timeout=300)
     assert done.returncode == 0, done.stderr
-    for words in ("solo-full", "solo-split", "pair", "cartographer", "follower", "±"):
+    for words in ("solo-full", "solo-split", "pair", "cartographer", "follower", "1.000"):
         assert words in done.stdout
-    [results] = tmp_path.glob("demo-*/results.json")
-    data = json.loads(results.read_text())
-    assert len(data["cells"]) == 8 and len(data["records"]) == 16
-    assert all(record["status"] != "error" for record in data["records"])
+    [run_dir] = tmp_path.glob("demo-*")
+    records = load_records(run_dir)
+    assert len(records) == 8 and all(record.status != "error" for record in records)
+    assert len(summarize(records)) == 8
+    report = subprocess.run([*COMMAND, "report", str(run_dir)], capture_output=True, text=True, timeout=180)
+    assert report.returncode == 0, report.stderr
+    assert "cartographer" in report.stdout
 
 
 def test_ctrl_c_stops_every_service_the_demo_started(tmp_path: Path) -> None:

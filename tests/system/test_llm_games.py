@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from protocol import MazeParams
-from services.coordinator import EpisodeRecord, EpisodeSpec, ExperimentResult, ExplicitMaze, SeatSpec, run_episodes, summarize
+from services.coordinator import EpisodeRecord, EpisodeSpec, ExplicitMaze, SeatSpec, Store, run_episodes
 from tests.conftest import Stack
 
 from .conftest import FAKE_KEY, LLMStack
@@ -125,8 +125,11 @@ async def test_no_stored_file_or_log_holds_the_api_key(stack: Stack, llm: LLMSta
                              episode("err", llm.openai_follower, llm.openai_follower))
     finally:
         await set_faults(llm, [])
-    ExperimentResult(records=records, cells=summarize(records)).save(tmp_path)
+    with Store.open(f"sqlite:///{tmp_path / 'store.db'}") as store:  # as a run stores them
+        store.start_run("keys", {}, {})
+        for record in records:
+            store.save_episode("keys", record)
     searched = [path for folder in (tmp_path, llm.logs) for path in folder.rglob("*") if path.is_file()]
-    assert len(searched) >= 7  # results.json and the log of every service
+    assert len(searched) >= 7  # the store and the log of every service
     assert not [path for path in searched if FAKE_KEY in path.read_text(errors="replace")]
     assert FAKE_KEY not in json.dumps([r.model_dump(mode="json") for r in records])

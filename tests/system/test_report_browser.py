@@ -57,7 +57,7 @@ def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[webdriver.Chro
 def played(browser: webdriver.Chrome, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Played]:
     """The demo's real games on two mazes, reported and served on a loopback port: (page URL, records)."""
     runs = tmp_path_factory.mktemp("runs")
-    records = run_demo(DemoSettings(mazes=2, runs_dir=runs)).result.records
+    records = run_demo(DemoSettings(mazes=2, runs_dir=runs)).records
     folder = build_report(records, runs / "report").report_html.parent
     server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_QuietHandler, directory=str(folder)))
     thread = threading.Thread(target=server.serve_forever, daemon=True)
