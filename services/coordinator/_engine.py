@@ -166,9 +166,9 @@ class EpisodeEngine:
             error = EpisodeError(kind=exc.kind, seat=None, message=str(exc), blame="platform")
             return EpisodeRecord(spec=spec, game_id=None, maze_id=maze_id(spec), status="error",
                                  end_reason="error", error=error)
-        agents = await self._connect_agents(sorted({agent.url for agent in episode_agents(spec)}))
+        agents, unreachable = await self._connect_agents(sorted({agent.url for agent in episode_agents(spec)}))
         return await play_episode(spec, referee, agents, prompts=self._settings.prompts, prices=self._settings.prices,
-                                  on_message=self._on_message)
+                                  on_message=self._on_message, unreachable=unreachable)
 
     async def _connect_referee(self) -> RefereeClient:
         if self._referee is None or self._referee.ended:
@@ -188,10 +188,11 @@ class EpisodeEngine:
             await held.close()
         return client
 
-    async def _connect_agents(self, urls: list[str]) -> dict[str, AgentConnection]:
-        """Cached connections to `urls`; an agent that cannot be reached is left out, so play_episode records
-        it as unreachable (and the next episode tries to connect again)."""
+    async def _connect_agents(self, urls: list[str]) -> tuple[dict[str, AgentConnection], dict[str, str]]:
+        """Cached connections to `urls`, and why each agent that could not be reached was not (play_episode
+        records it as unreachable with that reason; the next episode tries to connect again)."""
         connections: dict[str, AgentConnection] = {}
+        unreachable: dict[str, str] = {}
         for url in urls:
             held = self._agents.get(url)
             if held is None or held.ended:
@@ -203,6 +204,7 @@ class EpisodeEngine:
                 connections[url] = await held.get()
             except InfrastructureError as exc:
                 logger.warning("cannot connect to agent %s: %s", url, exc)
+                unreachable[url] = str(exc)
                 if self._agents.get(url) is held:
                     del self._agents[url]
-        return connections
+        return connections, unreachable

@@ -336,11 +336,15 @@ def _cells(step: object) -> list[str]:
     return [] if step is None or isinstance(step, dict) else [str(step)]
 
 
-def _unreachable(spec: EpisodeSpec, agents: Mapping[str, AgentConnection]) -> EpisodeError | None:
-    """The failure of the first agent of the episode that the run could not connect to; None when all are here."""
+def _unreachable(spec: EpisodeSpec, agents: Mapping[str, AgentConnection],
+                 reasons: Mapping[str, str]) -> EpisodeError | None:
+    """The failure of the first agent of the episode that the run could not connect to, with the reason when it
+    is known; None when all are here."""
     for seat, holder in _holders(spec):
         if holder.url not in agents:
-            return EpisodeError(kind="agent_unreachable", seat=seat, message=f"no connection to {holder.url}",
+            reason = f": {reasons[holder.url]}" if holder.url in reasons else ""
+            return EpisodeError(kind="agent_unreachable", seat=seat,
+                                message=f"no connection to {holder.url}{reason}"[:2000],
                                 blame="grader" if seat == "grader" else f"agent:{holder.name}")
     return None
 
@@ -365,9 +369,11 @@ async def _stop_after_error(referee: RefereeClient, game_id: str | None, kind: s
 
 async def play_episode(spec: EpisodeSpec, referee: RefereeClient, agents: Mapping[str, AgentConnection], *,
                        prompts: Prompts | None = None, prices: PriceTable | None = None,
-                       on_message: MessageListener | None = None) -> EpisodeRecord:
+                       on_message: MessageListener | None = None,
+                       unreachable: Mapping[str, str] | None = None) -> EpisodeRecord:
     """Play one episode to its end, and record who caused any failure (`EpisodeError.blame`); `on_message`
-    hears each message as it is relayed.
+    hears each message as it is relayed. An agent missing from `agents` is unreachable, for the reason that
+    `unreachable` gives for its URL when it has one.
 
     An agent's own failure (`AgentFault`: unreachable, too slow, an empty or unusable reply, a failed task) ends
     the game where it stands and is scored there, blamed on the agent holding the seat: in referee mode at the
@@ -384,7 +390,7 @@ async def play_episode(spec: EpisodeSpec, referee: RefereeClient, agents: Mappin
         created = await referee.create_game(**game_arguments(spec))
         game_id = created.game_id
         game = await referee.get_game(game_id)
-        failure = unreachable = _unreachable(spec, agents)
+        failure = missing = _unreachable(spec, agents, unreachable or {})
         reason: EndReason | None = None
         async with contextlib.AsyncExitStack() as stack:
             channels: dict[Seat, SeatChannel] = {
@@ -392,7 +398,7 @@ async def play_episode(spec: EpisodeSpec, referee: RefereeClient, agents: Mappin
                 for seat in (("A", "B") if spec.condition == "pair" else ("A",))}
             relay = _Relay(spec, game, agents, channels, prompts or Prompts.load(), prices or PriceTable.load(),
                            referee, created.seat_tokens, on_message)
-            if unreachable is None:
+            if missing is None:
                 try:
                     reason = await relay.play()
                 except AgentFault as exc:
@@ -402,7 +408,7 @@ async def play_episode(spec: EpisodeSpec, referee: RefereeClient, agents: Mappin
         else:
             note = f"agent failure: {failure.kind}" if failure is not None else reason or "finished"
             final = await referee.end_game(game_id, note)
-        if unreachable is None:
+        if missing is None:
             await relay.say_goodbye(final, failed=failure.seat if failure is not None and failure.seat != "grader"
                                     else None)
     except Exception as exc:  # noqa: BLE001 - one place per episode: every failure is recorded, the run goes on

@@ -33,13 +33,14 @@ async def run_episodes(plan: list[EpisodeSpec], referee_url: str, referee_token:
         # One pool per endpoint for the whole plan, a connection for each game in flight: no game opens its own.
         referee = await stack.enter_async_context(
             RefereeClient.connect(referee_url, referee_token.get_secret_value(), connections=concurrency))
-        agents = await connect_agents(stack, urls, timeout=turn_timeout_s, tokens=agent_tokens,
+        agents, unreachable = await connect_agents(stack, urls, timeout=turn_timeout_s, tokens=agent_tokens,
                                       connections=concurrency)
         limit = asyncio.Semaphore(concurrency)
 
         async def one(spec: EpisodeSpec) -> EpisodeRecord:
             async with limit:
-                record = await play_episode(spec, referee, agents, prompts=prompts, prices=prices)
+                record = await play_episode(spec, referee, agents, prompts=prompts, prices=prices,
+                                            unreachable=unreachable)
             if on_episode is not None:
                 on_episode(record)
             return record

@@ -280,11 +280,12 @@ def read_reply(parts: list[Part], metadata: Struct, seat: str, started: float) -
 
 async def connect_agents(stack: contextlib.AsyncExitStack, urls: list[str], *, timeout: float,
                          tokens: Mapping[str, pydantic.SecretStr] | None = None,
-                         connections: int | None = None) -> dict[str, AgentConnection]:
+                         connections: int | None = None) -> tuple[dict[str, AgentConnection], dict[str, str]]:
     """Open every agent of a plan on `stack`, each with a pool of `connections` and the bearer token `tokens`
-    holds for its URL, if any; an agent that cannot be reached is left out, and every episode it plays ends as
-    that agent's `agent_unreachable` failure (the reason is logged here)."""
+    holds for its URL, if any. An agent that cannot be reached is left out, with the reason by its URL in the
+    second mapping (and logged): every episode it plays ends as that agent's `agent_unreachable` failure."""
     agents: dict[str, AgentConnection] = {}
+    unreachable: dict[str, str] = {}
     for url in urls:
         token = (tokens or {}).get(url)
         try:
@@ -292,7 +293,8 @@ async def connect_agents(stack: contextlib.AsyncExitStack, urls: list[str], *, t
                 url, token=token.get_secret_value() if token else None, timeout=timeout, connections=connections))
         except AgentFault as exc:
             logger.warning("agent %s is unavailable; its episodes will be errors: %s", url, exc)
-    return agents
+            unreachable[url] = str(exc)
+    return agents, unreachable
 
 
 class AgentConnection:

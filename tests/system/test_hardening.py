@@ -47,6 +47,8 @@ async def test_a_slow_loris_card_ends_only_its_own_games(stack: Stack, rude_agen
         assert (record.status, record.end_reason) == ("ended", "agent_failure")
         assert record.error is not None and record.error.kind == "agent_unreachable"
         assert (record.error.seat, record.error.blame) == ("B", "agent:loris")
+        assert record.error.message == (f"no connection to {loris.url}: no agent card at {loris.url}: it had not "
+                                        "arrived whole after 3 s")
     assert f"no agent card at {loris.url}: it had not arrived whole after 3 s" in caplog.text
 
 
