@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import re
-import secrets
 import subprocess
 import sys
 from collections import Counter
@@ -12,13 +10,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 from services.coordinator import Store, load_run_file
 from services.coordinator._run import plan_run
 
-POSTGRES_URL_VARIABLE = "COLLABGAP_TEST_POSTGRES_URL"
+from tests._postgres import fresh_schema
+
 COMMAND = [sys.executable, "-m", "services", "run"]
 RUN_FILE = """\
 name = "shared"
@@ -53,19 +50,8 @@ games = 2
 @pytest.fixture
 def postgres_url() -> Iterator[str]:
     """A fresh schema of the test database, dropped afterwards."""
-    base = os.environ.get(POSTGRES_URL_VARIABLE)
-    if not base:
-        pytest.skip(f"set {POSTGRES_URL_VARIABLE} to run two runners on one PostgreSQL store")
-    engine = create_engine(make_url(base).set(drivername="postgresql+psycopg"))
-    schema = f"t_{secrets.token_hex(6)}"
-    with engine.begin() as conn:
-        conn.execute(text(f"CREATE SCHEMA {schema}"))
-    try:
-        yield make_url(base).update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(False)
-    finally:
-        with engine.begin() as conn:
-            conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-        engine.dispose()
+    with fresh_schema("run two runners on one PostgreSQL store") as url:
+        yield url
 
 
 def test_two_runners_on_one_store_play_the_plan_once_between_them(tmp_path: Path, postgres_url: str) -> None:

@@ -19,9 +19,9 @@ from sqlalchemy.engine import make_url
 
 from services.coordinator import ServiceGroup
 
+from tests._postgres import fresh_schema
 from .test_cli import children_of
 
-POSTGRES_URL_VARIABLE = "COLLABGAP_TEST_POSTGRES_URL"
 COMMAND = [sys.executable, "-m", "services"]
 KEY_VARIABLE = "COLLABGAP_SECRET_TEST_KEY"
 RUN_FILE = """\
@@ -78,19 +78,8 @@ class Service:
 @pytest.fixture
 def postgres_url(request: pytest.FixtureRequest) -> Iterator[str]:
     """A fresh schema of the test database (trust auth: any password is accepted), dropped afterwards."""
-    base = os.environ.get(POSTGRES_URL_VARIABLE)
-    if not base:
-        pytest.skip(f"set {POSTGRES_URL_VARIABLE} to search a PostgreSQL store for planted secrets")
-    engine = create_engine(make_url(base).set(drivername="postgresql+psycopg"))
-    schema = f"t_{secrets.token_hex(6)}"
-    with engine.begin() as conn:
-        conn.execute(text(f"CREATE SCHEMA {schema}"))
-    try:
-        yield make_url(base).update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(False)
-    finally:
-        with engine.begin() as conn:
-            conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-        engine.dispose()
+    with fresh_schema("search a PostgreSQL store for planted secrets") as url:
+        yield url
 
 
 def read_process(pid: int) -> Service:

@@ -7,7 +7,6 @@ database named by COLLABGAP_TEST_POSTGRES_URL (skipped when it is unset).
 from __future__ import annotations
 
 import os
-import secrets
 import subprocess
 import sys
 import threading
@@ -35,8 +34,8 @@ from services.coordinator import (
 )
 from services.coordinator._errors import StoreError, StoreVersionError
 from services.coordinator._store import SCHEMA_VERSION, Store
+from tests._postgres import fresh_schema
 
-POSTGRES_URL_VARIABLE = "COLLABGAP_TEST_POSTGRES_URL"
 RUN = "run-2026-05-09"
 CONFIG = {"name": "pilot", "repetitions": 2, "conditions": ["pair", "solo-split"], "maze": {"size": 6, "seed": 7}}
 PROVENANCE = {"collabgap": "0.1.0", "python": "3.11.7", "platform": "Linux-x86_64",
@@ -56,18 +55,8 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'results' / 'run.db'}"
         return
-    base = os.environ.get(POSTGRES_URL_VARIABLE)
-    if not base:
-        pytest.skip(f"set {POSTGRES_URL_VARIABLE} to run the store tests against PostgreSQL")
-    schema = f"t_{secrets.token_hex(6)}"
-    with database(base) as conn:
-        conn.execute(text(f"CREATE SCHEMA {schema}"))
-    try:
-        url = make_url(base).update_query_dict({"options": f"-csearch_path={schema}"})
-        yield url.render_as_string(hide_password=False)
-    finally:
-        with database(base) as conn:
-            conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+    with fresh_schema("run the store tests against PostgreSQL") as url:
+        yield url
 
 
 @contextmanager
