@@ -40,6 +40,8 @@ from ._messages import (
     REFEREE_EXTENSION,
     RULES_VERSION,
     SEAT_SKILL,
+    SEATS,
+    SOLO_CONDITIONS,
     Condition,
     GameStatus,
     GradeRequest,
@@ -56,10 +58,13 @@ from ._messages import (
     SeatTurn,
     Usage,
     VoteOutcome,
+    agent_name,
     expand_calls,
     find_votes,
+    label_message,
     says_done,
     shared_prefix,
+    split_authors,
 )
 from ._policy import (
     Knowledge,
@@ -67,10 +72,11 @@ from ._policy import (
     Style,
     cartographer_says,
     follower_says,
-    grade_transcript,
+    relayed,
     share_map,
 )
 from ._render import LEGEND, find_maps, render_map
+from ._scripted_grader import grade_transcript
 from ._scoring import Walk, walk, weighted_score
 from ._views import View, check_views, merge_views, split_views
 
@@ -79,11 +85,11 @@ __all__ = [
     "DATA_KEY", "Direction", "DirectionError", "EndReason", "Feedback", "GOAL", "GameMode", "GameRecord",
     "GameStatus", "GradeRequest", "GradedRoute", "HIDDEN", "HistoryEntry", "Knowledge", "LEGEND", "Maze",
     "MazeError", "MazeParams", "Mode", "ModelCall", "ModelMessage", "ModelToolCall", "MoveRecord", "OPEN",
-    "REFEREE_EXTENSION", "RULES_VERSION", "SEAT_SKILL",
+    "REFEREE_EXTENSION", "RULES_VERSION", "SEATS", "SEAT_SKILL", "SOLO_CONDITIONS",
     "START", "Seat", "SeatEnd", "SeatEnvelope", "SeatMessage", "SeatStart", "SeatStatus", "SeatTurn", "SeatView",
     "Speaker", "Style", "Usage", "View", "VoteOutcome", "VoteRecord", "VoteResult", "WALL", "Walk",
-    "cartographer_says", "check_views", "direction_between", "distances_from", "expand_calls", "find_maps",
-    "find_votes",
-    "follower_says", "generate_maze", "grade_route", "grade_transcript", "merge_views", "render_map", "says_done",
-    "share_map", "shared_prefix", "shortest_route", "split_views", "step", "walk", "weighted_score",
+    "agent_name", "cartographer_says", "check_views", "direction_between", "distances_from", "expand_calls",
+    "find_maps", "find_votes", "follower_says", "generate_maze", "grade_route", "grade_transcript", "label_message", "merge_views", "relayed",
+    "render_map", "says_done", "share_map", "shared_prefix", "shortest_route", "split_authors", "split_views",
+    "step", "walk", "weighted_score",
 ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from ._messages import GameStatus, Seat
 
@@ -18,7 +18,8 @@ class _Result(BaseModel):
 
 
 class CreatedGame(_Result):
-    """A new game: its id, one token per seat (only `A` in solo) and the optimal route length."""
+    """A new game: its id, one token per seat (`A` and `B` in a pair, `A` to `F` in a team, only `A` in solo) and
+    the optimal route length."""
 
     game_id: str
     seat_tokens: dict[str, str]
@@ -37,7 +38,7 @@ class VoteResult(_Result):
     """The referee's verdict on one vote."""
 
     executed: bool
-    """Both seats' pending votes named this direction (solo: always), so the move was made."""
+    """Every seat's pending vote named this direction (solo: always), so the move was made."""
     status: GameStatus
     moves_made: int
     position: tuple[int, int] | None = None
@@ -45,13 +46,16 @@ class VoteResult(_Result):
 
 
 class SeatStatus(_Result):
-    """What a seat may know of its game: never the partner's view."""
+    """What a seat may know of its game: never another seat's view."""
 
     status: GameStatus
     moves_made: int
     partner_has_pending_vote: bool
+    """Another seat has a pending vote (in a pair: the partner)."""
     position: tuple[int, int] | None = None
     """The current cell; only with feedback `position`."""
+    pending_seats: list[Seat] | None = Field(None, exclude_if=lambda seats: seats is None)
+    """Team games only (absent in pairs): the other seats with a pending vote, in seat order."""
 
 
 class MoveRecord(_Result):
@@ -71,7 +75,7 @@ class VoteRecord(_Result):
     direction: str
     executed: bool
     conflict: bool
-    """The partner's pending vote named another direction."""
+    """Another seat's pending vote named another direction."""
 
 
 class GameRecord(_Result):

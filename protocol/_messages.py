@@ -20,9 +20,13 @@ SEAT_SKILL = "collabgap.maze-seat"
 REFEREE_EXTENSION = "urn:collabgap:referee-mcp:v1"
 """Declared in an agent card's capabilities by agents that call the referee's seat tools themselves."""
 
-Seat = Literal["A", "B"]
+Seat = Literal["A", "B", "C", "D", "E", "F"]
+SEATS: tuple[Seat, ...] = ("A", "B", "C", "D", "E", "F")
+"""Every seat a game can have, in order: a pair plays `A` and `B`, a team of N the first N."""
 GameStatus = Literal["active", "solved", "failed", "ended"]
-Condition = Literal["pair", "solo-full", "solo-split"]
+Condition = Literal["pair", "solo-full", "solo-split", "team"]
+SOLO_CONDITIONS: tuple[Condition, ...] = ("solo-full", "solo-split")
+"""The conditions one seat plays alone."""
 Mode = Literal["referee", "paper"]
 
 
@@ -74,6 +78,11 @@ class SeatStart(_Wire):
     partner_text: str | None = None
     """The partner's opening message, when the partner spoke first."""
     history: list[HistoryEntry] = Field(default_factory=list)
+    team: list[Seat] = Field(default_factory=list)
+    """Condition `team`: every seat of the game, in speaking order (this one among them); empty otherwise."""
+    messages: list[HistoryEntry] = Field(default_factory=list)
+    """Condition `team`: what the other seats said before this seat's first message, oldest first, each with its
+    author."""
 
 
 class SeatTurn(_Wire):
@@ -87,6 +96,9 @@ class SeatTurn(_Wire):
     partner_text: str | None = None
     outcomes: list[VoteOutcome] = Field(default_factory=list)
     """The referee's verdict on every vote since this seat last spoke, oldest first."""
+    messages: list[HistoryEntry] = Field(default_factory=list)
+    """Condition `team`: what the other seats said since this seat last spoke, oldest first, each with its
+    author."""
 
 
 class SeatEnd(_Wire):
@@ -201,3 +213,32 @@ def find_votes(text: str) -> list[str]:
 def says_done(text: str) -> bool:
     """Whether a message carries the completion phrase."""
     return COMPLETION_PHRASE in text
+
+
+_AUTHOR = re.compile(r"^\[(?:agent[ _-]?([1-6])|seat[ _-]?([A-F])|([A-F]))\]:[ \t]*", re.IGNORECASE | re.MULTILINE)
+
+
+def agent_name(seat: Seat) -> str:
+    """How the paper's style names a seat: `A` is `agent 1`, `B` `agent 2`, and so on."""
+    return f"agent {SEATS.index(seat) + 1}"
+
+
+def label_message(seat: Seat, text: str) -> str:
+    """A team message as relayed to the other seats: `[agent 2]: …`, its author's label first."""
+    return f"[{agent_name(seat)}]: {text}"
+
+
+def split_authors(text: str) -> list[tuple[Seat | None, str]]:
+    """Relayed text as `(author, message)` pieces, in order.
+
+    A label at the start of a line opens a message of its seat: `[agent 2]:` (also `[agent_2]:`), `[seat B]:`
+    or `[B]:`. Text before the first label, or in a text with none, has no author (None).
+    """
+    matches = list(_AUTHOR.finditer(text))
+    head = text[:matches[0].start()] if matches else text
+    pieces: list[tuple[Seat | None, str]] = [(None, head.strip())] if head.strip() else []
+    for match, after in zip(matches, [*matches[1:], None]):
+        number, letter, bare = match.groups()
+        author = SEATS[int(number) - 1] if number else SEATS["ABCDEF".index((letter or bare).upper())]
+        pieces.append((author, text[match.end():after.start() if after else len(text)].strip()))
+    return pieces

@@ -1,4 +1,4 @@
-"""The scripted policies: what a cartographer or a follower knows and says (pure; no I/O).
+"""The scripted policies: what a cartographer or a follower knows and says, in a pair or a team (pure; no I/O).
 
 Shared by the agent service's scripted players, which read the seat data part, and by the fake LLM vendor's
 simulated models, which must understand the conversation from its text alone.
@@ -8,24 +8,67 @@ from __future__ import annotations
 
 import heapq
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Literal
 
 from ._errors import DirectionError, MazeError
 from ._maze import GOAL, HIDDEN, MIN_SIZE, START, WALL, Cell, Direction, direction_between, step
-from ._messages import COMPLETION_PHRASE, SeatStart, SeatTurn
+from ._messages import (
+    COMPLETION_PHRASE,
+    SOLO_CONDITIONS,
+    HistoryEntry,
+    Seat,
+    SeatStart,
+    SeatTurn,
+    split_authors,
+)
 from ._render import find_maps, render_map
 from ._views import View, merge_views
 
 UNKNOWN_COST = 4
 """Planning cost of stepping onto a hidden cell: a detour of up to three known cells is preferred."""
 
-Speaker = Literal["self", "partner"]
+Speaker = str
+"""Who said something: `self`, or another seat: `partner` in a pair, the seat's letter (`C`) in a team, where a
+message that came without its author's label is the `partner`'s too."""
 _VOTE = re.compile(r"^\W*(?:MOVE|Proposal|Agreed)[ \t]*:[ \t*_`]*(.+?)[ \t.]*$", re.IGNORECASE | re.MULTILINE)
 _COORDS = re.compile(r"\(\s*(\d+)\s*,\s*(\d+)\s*\)")
 _PARTNERED = re.compile(r"\b(?:another|partner) agent\b", re.IGNORECASE)
-"""How every packaged pair task names the partner; a task without it is played alone."""
+"""How every packaged pair task names the partner."""
+_OTHERS = re.compile(r"\bother agents\b", re.IGNORECASE)
+"""How a team task may name the other seats without counting them; a task naming nobody is played alone."""
+_NUMBER = r"(\d|two|three|four|five|six)"
+_TEAM = re.compile(rf"\bteam of {_NUMBER}\b|\bone of {_NUMBER} agents\b|\b{_NUMBER} other agents\b", re.IGNORECASE)
+_NUMBERS = {"two": 2, "three": 3, "four": 4, "five": 5, "six": 6}
+
+
+def team_size(task: str, dialogue: Iterable[tuple[Speaker, str]] = ()) -> int:
+    """How many seats play, read from a task prompt: `a team of 3`, `one of four agents` or `two other agents`
+    name the team; `another agent` or `a partner agent` make a pair; no partner at all, one seat.
+
+    A team task that names no number ("the other agents") counts the authors heard in `dialogue`, at least two.
+    """
+    if stated := _TEAM.search(task):
+        team, one_of, others = stated.groups()
+        word = (team or one_of or others).lower()
+        number = int(word) if word.isdigit() else _NUMBERS[word]
+        return number + 1 if others else number
+    if _OTHERS.search(task):
+        return max(2, 1 + len({speaker for speaker, _ in dialogue if speaker != "self"}))
+    return 2 if _PARTNERED.search(task) else 1
+
+
+def relayed(text: str | None, messages: Sequence[HistoryEntry] = (), seat: Seat | None = None
+            ) -> list[tuple[Speaker, str]]:
+    """What the other seats said, as a seat's policy hears it: the authored `messages` of a team's turn, else the
+    relayed text, split at its author labels (`[agent 2]: …`); unlabelled text is the partner's. A message of
+    `seat` itself is `self`'s."""
+    if messages:
+        pieces: list[tuple[Seat | None, str]] = [(entry.seat, entry.text) for entry in messages]
+    else:
+        pieces = split_authors(text) if text else []
+    return [("self" if author == seat and seat is not None else author or "partner", said)
+            for author, said in pieces]
 
 
 @dataclass(frozen=True)
@@ -39,35 +82,57 @@ class Style:
 
 @dataclass
 class Knowledge:
-    """What a seat knows: its map, any map its partner wrote out, the position and the pending votes."""
+    """What a seat knows: its map, any map another seat wrote out, the position and the pending votes."""
 
     size: int
     own: View
     known: View
     position: Cell
     goal: Cell
-    solo: bool
-    partner_pending: Direction | None = None
+    seats: int
+    """How many seats vote: 1 alone, 2 in a pair, 3 to 6 in a team."""
+    pending: dict[Speaker, Direction] = field(default_factory=dict)
+    """Every seat's pending vote (this seat's as `self`), the latest last."""
     visited: set[Cell] = field(default_factory=set)
 
+    @property
+    def solo(self) -> bool:
+        return self.seats == 1
+
+    @property
+    def partner_pending(self) -> Direction | None:
+        """The latest pending vote of another seat."""
+        return next((vote for speaker, vote in reversed(self.pending.items()) if speaker != "self"), None)
+
+    def backs(self, move: Direction) -> bool:
+        """Another seat's pending vote names `move`, so voting for it agrees."""
+        return any(vote == move for speaker, vote in self.pending.items() if speaker != "self")
+
+    def executes(self, move: Direction, speaker: Speaker = "self") -> bool:
+        """A vote for `move` by `speaker` (by default this seat) makes the move now: every other seat's pending
+        vote names it (alone: always)."""
+        voice = self._voice(speaker)
+        others = [vote for who, vote in self.pending.items() if who != voice]
+        return len(others) == self.seats - 1 and all(vote == move for vote in others)
+
     @classmethod
-    def from_maps(cls, maps: Iterable[View], *, solo: bool) -> Knowledge:
+    def from_maps(cls, maps: Iterable[View], *, seats: int) -> Knowledge:
         own = merge_views(list(maps))
         cells = {symbol: (r, c) for r, row in enumerate(own) for c, symbol in enumerate(row) if symbol in START + GOAL}
         if set(cells) != {START, GOAL}:
             raise MazeError("a seat's map must show @ and *")
-        return cls(size=len(own), own=own, known=own, position=cells[START], goal=cells[GOAL], solo=solo,
+        return cls(size=len(own), own=own, known=own, position=cells[START], goal=cells[GOAL], seats=seats,
                    visited={cells[START]})
 
     @classmethod
     def from_start(cls, start: SeatStart, later: Iterable[tuple[Speaker, str]] = ()) -> Knowledge:
         """What a seat knows from its start message, and from the conversation since (`later`), replayed."""
-        knowledge = cls.from_maps([tuple(rows) for rows in start.maps], solo=start.condition != "pair")
+        seats = len(start.team) if start.team else 1 if start.condition in SOLO_CONDITIONS else 2
+        knowledge = cls.from_maps([tuple(rows) for rows in start.maps], seats=seats)
         if start.history:  # a relay newcomer inherits its seat's frozen history
-            earlier: list[tuple[Speaker, str]] = [("self" if h.seat == start.seat else "partner", h.text)
-                                                  for h in start.history]
+            earlier = relayed(None, start.history, start.seat)
         else:
-            earlier = [("partner", start.partner_text)] if start.partner_text else []
+            earlier = relayed(start.partner_text, start.messages, start.seat)
         knowledge.replay([*earlier, *later])
         return knowledge
 
@@ -75,34 +140,46 @@ class Knowledge:
     def from_transcript(cls, task: str, dialogue: Iterable[tuple[Speaker, str]]) -> Knowledge:
         """Rebuild a seat's knowledge from the task prompt and the conversation so far, text only.
 
-        Moves are replayed by the rules: a vote executes when it names the other side's pending vote (solo: at
-        once). The square blocks of map symbols in the task are the seat's map(s); a task that names no partner
-        ("another agent", "a partner agent", as collabgap's packaged prompts do) is played alone.
+        Moves are replayed by the rules: a vote executes when it names every other seat's pending vote (alone:
+        at once). The square blocks of map symbols in the task are the seat's map(s); the task says how many seats
+        play (`team_size`).
         """
         widths = sorted({len(line.strip()) for line in task.splitlines() if len(line.strip()) >= MIN_SIZE})
         maps = next((found for width in widths if (found := find_maps(task, width))), [])
         if not maps:
             raise MazeError("the task prompt holds no map")
-        knowledge = cls.from_maps(maps, solo=_PARTNERED.search(task) is None)
+        dialogue = list(dialogue)
+        knowledge = cls.from_maps(maps, seats=team_size(task, dialogue))
         knowledge.replay(dialogue)
         return knowledge
 
     def replay(self, dialogue: Iterable[tuple[Speaker, str]]) -> None:
-        """Follow a conversation by the rules: a vote executes when it names the other side's pending vote."""
-        pending: dict[Speaker, Direction | None] = {"self": None, "partner": None}
+        """Follow a conversation by the rules, from no pending votes: a vote executes when it names every other
+        seat's pending vote."""
+        self.pending = {}
         for speaker, text in dialogue:
-            if speaker == "partner":
+            if speaker != "self":
                 self.hear(text)
             vote = self.read_vote(text)
-            if vote is None:
-                continue
-            other: Speaker = "partner" if speaker == "self" else "self"
-            if self.solo or pending[other] == vote:
-                pending = {"self": None, "partner": None}
-                self.moved(vote)
-            else:
-                pending[speaker] = vote
-        self.partner_pending = pending["partner"]
+            if vote is not None:
+                self.count(speaker, vote)
+
+    def count(self, speaker: Speaker, vote: Direction) -> None:
+        """One vote by the rules: the move is made when every other seat's pending vote names it (alone: at
+        once); otherwise the vote replaces the speaker's pending one."""
+        if self.executes(vote, speaker):
+            self.pending.clear()
+            self.moved(vote)
+        else:
+            self._pend(self._voice(speaker), vote)
+
+    def _voice(self, speaker: Speaker) -> Speaker:
+        """In a pair every other voice is the partner's; in a team each seat keeps its own name."""
+        return speaker if speaker == "self" or self.seats > 2 else "partner"
+
+    def _pend(self, who: Speaker, vote: Direction) -> None:
+        self.pending.pop(who, None)
+        self.pending[who] = vote
 
     def read_vote(self, text: str) -> Direction | None:
         """The first vote line of a message, as a direction from the current position (coordinates included)."""
@@ -123,22 +200,23 @@ class Knowledge:
         self.visited.add(self.position)
 
     def update(self, turn: SeatTurn) -> None:
-        """Apply the referee's outcomes, then read the partner's message for a map."""
+        """Apply the referee's outcomes, then read the other seats' messages for maps."""
         for outcome in turn.outcomes:
             if outcome.executed:
-                self.partner_pending = None
+                self.pending.clear()
                 if outcome.position is not None:
                     self.position = (outcome.position[0], outcome.position[1])
                     self.visited.add(self.position)
                 elif outcome.status != "failed":
                     self.moved(Direction.parse(outcome.direction))
-            elif outcome.seat != turn.seat:
-                self.partner_pending = Direction.parse(outcome.direction)
-        if turn.partner_text:
-            self.hear(turn.partner_text)
+            else:
+                self._pend(self._voice("self" if outcome.seat == turn.seat else outcome.seat),
+                           Direction.parse(outcome.direction))
+        for _, text in relayed(turn.partner_text, turn.messages, turn.seat):
+            self.hear(text)
 
     def hear(self, text: str) -> None:
-        """Merge any map the partner wrote out."""
+        """Merge any map another seat wrote out."""
         maps = find_maps(text, self.size)
         if maps:
             self.known = merge_views([self.known, *maps])
@@ -243,8 +321,10 @@ def cartographer_says(k: Knowledge, style: Style, *, opening: bool = False) -> s
     Alone in paper mode: the shortest known route, whole."""
     if k.solo and not style.referee:
         return solution_says(k, k.plan(), style, opening=opening)
+    team = k.seats > 2
     if opening and not k.solo and k.partner_pending is None:
-        return f"{share_map(k, style)}\nPlease share your map too, then I will plan the shortest route for both of us."
+        return (f"{share_map(k, style)}\nPlease share your {'maps' if team else 'map'} too, then I will plan the "
+                f"shortest route for {'all' if team else 'both'} of us.")
     prefix = f"{share_map(k, style)}\n" if opening and not k.solo else ""
     if k.position == k.goal:
         return f"{prefix}We are on the goal. {COMPLETION_PHRASE}"
@@ -252,8 +332,8 @@ def cartographer_says(k: Knowledge, style: Style, *, opening: bool = False) -> s
     if not route:
         return f"{prefix}I cannot find any route to the goal from what we know. Can you describe the cells around us?"
     move, left = route[0], f"{len(route)} moves" if len(route) > 1 else "1 move"
-    agreeing = k.partner_pending == move
-    finish = _finish(k, move, k.solo or agreeing)
+    agreeing = k.backs(move)
+    finish = _finish(k, move, k.executes(move))
     if k.solo:
         text = f"Moving {move.value}; {left} to the goal.{finish}"
     elif agreeing:
@@ -262,13 +342,13 @@ def cartographer_says(k: Knowledge, style: Style, *, opening: bool = False) -> s
         text = (f"I would rather not go {k.partner_pending.value}: on the merged map the shortest route "
                 f"starts {move.value} ({left}). Please confirm.")
     else:
-        text = f"Next I propose {move.value} ({left} to the goal). Do you agree?"
+        text = f"Next I propose {move.value} ({left} to the goal). Do you {'all ' if team else ''}agree?"
     return f"{prefix}{text}\n{_vote(k, move, style, agreeing)}"
 
 
 def follower_says(k: Knowledge, style: Style, *, opening: bool = False) -> str:
-    """Never share the map; agree with any proposal, else propose a locally greedy step. Alone in paper mode: the
-    greedy route, whole."""
+    """Never share the map; agree with the latest proposal, else propose a locally greedy step. Alone in paper
+    mode: the greedy route, whole."""
     if k.solo and not style.referee:
         return solution_says(k, k.greedy_route(), style, opening=opening)
     prefix = "Hi! Happy to follow your lead.\n" if opening else ""
@@ -276,77 +356,11 @@ def follower_says(k: Knowledge, style: Style, *, opening: bool = False) -> str:
         return f"{prefix}Looks like we made it! {COMPLETION_PHRASE}"
     if k.partner_pending is not None and not k.solo:
         move = k.partner_pending
-        return f"{prefix}Sure, let's go {move.value}.{_finish(k, move, True)}\n{_vote(k, move, style, True)}"
+        finish = _finish(k, move, k.executes(move))
+        return f"{prefix}Sure, let's go {move.value}.{finish}\n{_vote(k, move, style, True)}"
     greedy = k.greedy()
     if greedy is None:
         return f"{prefix}I don't know where to go from here. What do you suggest?"
     move = greedy
-    finish = _finish(k, move, k.solo)
+    finish = _finish(k, move, k.executes(move))
     return f"{prefix}I think {move.value} gets us closer to the goal.{finish}\n{_vote(k, move, style, False)}"
-
-
-_SPEAKER = re.compile(r"^\[(A|B|agent_1|agent_2)\]:[ \t]?", re.MULTILINE)
-_AGENTS = {"A": "agent_1", "B": "agent_2"}
-_PAYLOAD = re.compile(r"^# (?:Dialogue|Solution)[ \t]*$", re.MULTILINE)
-_SOLUTION = re.compile(r"^.*final solution.*$", re.IGNORECASE | re.MULTILINE)
-_Entry = tuple[int, str, str, str]
-"""A route entry of the paper's grader answer: turn, coordinates (YAML), `move` or `consider`, agent."""
-
-
-def grade_transcript(prompt: str) -> str:
-    """A grader's answer in the paper's YAML shape (Fig. A.6): the route of a grader prompt's payload.
-
-    The payload follows the prompt's `# Dialogue` or `# Solution` heading. A dialogue of `[agent_1]: …` /
-    `[agent_2]: …` messages is replayed by the policies' vote lines: a move counts once both agents named it,
-    a vote not (yet) agreed is a `consider` entry. A solution (the solo grader) is read from its `Final solution`
-    line, every cell one move. Routes are in the agents' own notation: directions, or cells as the policies write
-    them.
-    """
-    heading = _PAYLOAD.search(prompt)
-    payload = prompt[heading.end():] if heading else prompt
-    pieces = _SPEAKER.split(payload)
-    if len(pieces) > 1:
-        return _paper_yaml(*_agreed(list(zip(pieces[1::2], pieces[2::2], strict=True))))
-    lines = _SOLUTION.findall(payload) or [line for line in payload.splitlines() if _COORDS.search(line)]
-    cells = [f"[{a}, {b}]" for a, b in _COORDS.findall(lines[-1])] if lines else []
-    one_based = "(column, row), counting from 1" in payload
-    return _paper_yaml(("1", "col_row") if one_based else ("0", "row_col"),
-                       [(turn, f"[{cell}]", "move", "agent_1") for turn, cell in enumerate(cells, 1)])
-
-
-def _agreed(messages: list[tuple[str, str]]) -> tuple[tuple[str, str] | None, list[_Entry]]:
-    """The turns of a dialogue: a move once both agents named it, else what the speaker proposed."""
-    pending: dict[str, str | None] = {"agent_1": None, "agent_2": None}
-    entries: list[_Entry] = []
-    convention: tuple[str, str] | None = None
-    for turn, (label, text) in enumerate(messages, 1):
-        speaker = _AGENTS.get(label, label)
-        match = _VOTE.search(text)
-        token = match.group(1).strip().lower() if match else ""
-        if not token:
-            continue
-        coords = _COORDS.search(token)
-        if coords:  # the coordinate-speaking policy names cells (column, row) from 1
-            token, convention = f"[{coords.group(1)}, {coords.group(2)}]", ("1", "col_row")
-        else:
-            token = f'"{token.split()[0]}"'
-        other = "agent_2" if speaker == "agent_1" else "agent_1"
-        if pending[other] == token:
-            entries.append((turn, f"[{token}]", "move", "both"))
-            pending = {"agent_1": None, "agent_2": None}
-        else:
-            entries.append((turn, f"[{token}]", "consider", speaker))
-            pending[speaker] = token
-    return convention, entries
-
-
-def _paper_yaml(convention: tuple[str, str] | None, entries: list[_Entry]) -> str:
-    origin, order = convention or ("0", "row_col")
-    lines = ["route_schema:", f'  maze_origin: "{origin}"', '  maze_orientation: "top_left"',
-             f'  coordinates_orientation: "{order}"',
-             f'  coordinates_symbols: "{"number_number" if convention else "directions"}"',
-             "route:" if entries else "route: []"]
-    for turn, coordinates, kind, agent in entries:
-        lines += [f"  - turn: {turn}", f"    coordinates: {coordinates}", f'    turn_type: "{kind}"',
-                  f'    agent: "{agent}"']
-    return "```yaml\n" + "\n".join(lines) + "\n```\n"

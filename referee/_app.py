@@ -26,6 +26,7 @@ from protocol import (
     GameRecord,
     Maze,
     MazeParams,
+    SEATS,
     SeatStatus,
     SeatView,
     VoteResult,
@@ -37,6 +38,7 @@ from protocol import (
 from ._games import GameRegistry
 
 READ_ONLY = ToolAnnotations(read_only_hint=True)
+MAX_SEATS = len(SEATS)
 
 
 class RefereeSettings(BaseModel):
@@ -89,8 +91,15 @@ def build_referee(registry: GameRegistry) -> MCPServer:
         maze: list[str] | None = None,
         views: list[list[str]] | None = None,
         max_votes: Annotated[int, Field(ge=1, le=100_000)] = 1000,
+        seats: Annotated[int, Field(ge=2, le=MAX_SEATS)] = 2,
+        overlap: Annotated[float, Field(ge=0.0, le=1.0)] = 0.0,
     ) -> CreatedGame:
-        """Coordinator: start a game from generation parameters, or from explicit `maze` rows (and `views`)."""
+        """Coordinator: start a game from generation parameters, or from explicit `maze` rows (and `views`).
+
+        `seats` (pair mode): 2 plays a pair (A, B), 3 to 6 a team (A, B, C, ...); the maze is split into one view
+        per seat, each cell other than start and goal shown to exactly one seat, or to every seat with
+        probability `overlap`. Explicit `views` give one view per seat.
+        """
         with _tool_boundary():
             registry.check_coordinator(_bearer(ctx))
             if maze is None:
@@ -101,9 +110,16 @@ def build_referee(registry: GameRegistry) -> MCPServer:
                 true_maze = Maze.parse(maze)
             if true_maze.optimal_length is None:
                 raise ToolError("the maze has no route from @ to *")
-            split = check_views(true_maze, views) if views is not None else split_views(true_maze, seed)
-            if len(split) != 2:
-                raise ToolError(f"give exactly two views, got {len(split)}")
+            if mode == "solo" and seats != 2:
+                raise ToolError("a solo game has one seat, which sees both views; `seats` is for pair mode")
+            if views is not None and overlap:
+                raise ToolError("`overlap` shapes a generated split; give it or explicit `views`, not both")
+            if views is not None:
+                split = check_views(true_maze, views)
+            else:
+                split = split_views(true_maze, seed, parts=seats, overlap=overlap)
+            if len(split) != seats:
+                raise ToolError(f"give exactly {seats} views, one per seat, got {len(split)}")
             return registry.create(true_maze, split, mode, feedback, max_votes)
 
     @server.tool(annotations=READ_ONLY)
@@ -144,14 +160,14 @@ def build_referee(registry: GameRegistry) -> MCPServer:
 
     @server.tool()
     async def propose_move(direction: str, ctx: Context) -> VoteResult:
-        """Seat: vote for a move; it executes once both seats' pending votes name the same direction."""
+        """Seat: vote for a move; it executes once every seat's pending vote names the same direction."""
         with _tool_boundary():
             game, seat = registry.for_token(_bearer(ctx))
             return game.vote(seat, Direction.parse(direction))
 
     @server.tool(annotations=READ_ONLY)
     async def game_status(ctx: Context) -> SeatStatus:
-        """Seat: the game's status, moves made, and whether your partner has a pending vote."""
+        """Seat: the game's status, moves made, and whether another seat has a pending vote (teams: which)."""
         with _tool_boundary():
             game, seat = registry.for_token(_bearer(ctx))
             return game.seat_status(seat)

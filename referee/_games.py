@@ -1,4 +1,4 @@
-"""Games as plain objects: the true maze, the seats' pending votes, the moves both agreed on (DESIGN §3.1).
+"""Games as plain objects: the true maze, the seats' pending votes, the moves they all agreed on (DESIGN §3.1).
 
 Every method is synchronous and completes without awaiting, so on the server's single event loop each call is
 atomic per game without a lock: no vote can interleave with another half-applied one.
@@ -23,6 +23,7 @@ from protocol import (
     GameStatus,
     Maze,
     MoveRecord,
+    SEATS,
     Seat,
     SeatStatus,
     SeatView,
@@ -36,12 +37,14 @@ from protocol import (
 
 from ._errors import AuthorizationError, GameOverError, RefereeError, UnknownGameError
 
-PARTNER: dict[Seat, Seat] = {"A": "B", "B": "A"}
-
 
 @dataclass
 class Game:
-    """One maze being played: applies a move only when both seats' pending votes agree (solo: at once)."""
+    """One maze being played: applies a move only when every seat's pending vote names it (solo: at once).
+
+    A pair has seats `A` and `B`; a team one seat per view, `A` to `F`; a solo game one seat, `A`, that sees every
+    view.
+    """
 
     game_id: str
     maze: Maze
@@ -63,18 +66,18 @@ class Game:
 
     @property
     def seats(self) -> tuple[Seat, ...]:
-        return ("A",) if self.mode == "solo" else ("A", "B")
+        return ("A",) if self.mode == "solo" else SEATS[:len(self.views)]
 
     def view(self, seat: Seat) -> SeatView:
         """The seat's own map: in solo, every view the seat was given, one after another."""
         if self.mode == "solo":
             rows = [row for view in self.views for row in view]
         else:
-            rows = list(self.views[0 if seat == "A" else 1])
+            rows = list(self.views[SEATS.index(seat)])
         return SeatView(rows=rows, legend=LEGEND)
 
     def vote(self, seat: Seat, direction: Direction) -> VoteResult:
-        """Record `seat`'s vote; execute the move when the partner's pending vote names the same direction.
+        """Record `seat`'s vote; execute the move when every other seat's pending vote names the same direction.
 
         Raises:
             GameOverError: the game has already ended.
@@ -84,9 +87,9 @@ class Game:
             raise GameOverError(f"game {self.game_id} is over ({self.status}); votes no longer count")
         if len(self.votes) >= self.max_votes:
             raise RefereeError(f"game {self.game_id} has reached its limit of {self.max_votes} votes")
-        partner_vote = None if self.mode == "solo" else self.pending.get(PARTNER[seat])
-        executed = self.mode == "solo" or partner_vote == direction
-        conflict = partner_vote is not None and partner_vote != direction
+        others = [self.pending.get(other) for other in self.seats if other != seat]
+        executed = all(vote == direction for vote in others)
+        conflict = any(vote is not None and vote != direction for vote in others)
         self.votes.append(VoteRecord(seat=seat, direction=direction.value, executed=executed, conflict=conflict))
         if executed:
             self.pending.clear()
@@ -110,11 +113,13 @@ class Game:
         return self.position if self.feedback == "position" else None
 
     def seat_status(self, seat: Seat) -> SeatStatus:
+        waiting = [other for other in self.seats if other != seat and other in self.pending]
         return SeatStatus(
             status=self.status,
             moves_made=len(self.moves),
-            partner_has_pending_vote=self.mode == "pair" and PARTNER[seat] in self.pending,
+            partner_has_pending_vote=bool(waiting),
             position=self._shown(),
+            pending_seats=waiting if len(self.seats) > 2 else None,
         )
 
     def grade(self, route: list[str]) -> None:

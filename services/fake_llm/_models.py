@@ -2,7 +2,9 @@
 
 They see only what a real model sees (the system prompt, the chat turns and the tools offered) and follow the
 paper's plumbing: the task arrives as a user turn prefixed `[user]:`, the partner's messages as user turns
-prefixed `[other agent]:`, and the model's own messages are assistant turns. Alone in paper mode (the task
+prefixed `[other agent]:`, and the model's own messages are assistant turns. In a team, the other seats'
+messages carry their authors' labels (`[agent 2]: …`), after that prefix or instead of it, one or several to a
+turn; the task says how many seats play ("a team of three agents"). Alone in paper mode (the task
 unprefixed), a seat model answers with the whole route as a list of cells and gives it again after the critic
 step; `sim-grader` answers the pair and solo grader prompts in the paper's YAML shape.
 
@@ -30,6 +32,8 @@ from protocol import (
     find_votes,
     follower_says,
     grade_transcript,
+    relayed,
+    split_authors,
 )
 
 TASK_PREFIX = "[user]:"
@@ -89,6 +93,12 @@ def _succeeded(turns: Sequence[ChatTurn]) -> set[str]:
     return {turn.tool_call_id for turn in turns if turn.role == "tool" and turn.tool_call_id and not turn.is_error}
 
 
+def _labelled(text: str) -> bool:
+    """A team message relayed under its author's label alone (`[agent 2]: …`), without `[other agent]:`."""
+    pieces = split_authors(text)
+    return bool(pieces) and pieces[0][0] is not None
+
+
 def _dialogue(turns: Sequence[ChatTurn]) -> tuple[str, list[tuple[Speaker, str]]]:
     """The task and the conversation as the policies replay it: who said what, votes as `MOVE:` lines.
 
@@ -105,10 +115,12 @@ def _dialogue(turns: Sequence[ChatTurn]) -> tuple[str, list[tuple[Speaker, str]]
             dialogue.extend(("self", vote) for vote in votes)
             if text:
                 dialogue.append(("self", text))
-        elif turn.role == "user" and text.startswith(PARTNER_PREFIX):
-            said = text[len(PARTNER_PREFIX):].strip()
-            voted = _VOTED.search(said)
-            dialogue.append(("partner", f"{said}\nMOVE: {voted.group(1)}" if voted and not find_votes(said) else said))
+        elif turn.role == "user" and (text.startswith(PARTNER_PREFIX) or _labelled(text)):
+            for speaker, said in relayed(text.removeprefix(PARTNER_PREFIX).strip()):
+                voted = _VOTED.search(said)
+                if voted and not find_votes(said):
+                    said = f"{said}\nMOVE: {voted.group(1)}"
+                dialogue.append((speaker, said))
         elif turn.role == "user" and not task:  # prefixed `[user]:`, except alone in paper mode
             task = text.removeprefix(TASK_PREFIX).strip()
     return task, dialogue

@@ -166,7 +166,7 @@ def test_seat_envelope_rejects_a_fractional_number_for_an_int() -> None:
     "payload",
     [
         pytest.param({"kind": "pause", "game_id": "g", "seat": "A"}, id="unknown-kind"),
-        pytest.param({"kind": "end", "game_id": "g", "seat": "C", "status": "solved", "reason": "goal"}, id="seat-c"),
+        pytest.param({"kind": "end", "game_id": "g", "seat": "G", "status": "solved", "reason": "goal"}, id="seat-g"),
         pytest.param({"kind": "end", "game_id": "g", "seat": "A", "status": "won", "reason": "goal"}, id="status"),
         pytest.param({"game_id": "g", "seat": "A", "turn": 1}, id="no-kind"),
     ],

@@ -16,6 +16,7 @@ from protocol import (
     cartographer_says,
     follower_says,
     grade_transcript,
+    relayed,
 )
 
 from ._base import PlayerInput, PlayerReply, player
@@ -25,7 +26,8 @@ Speech = Callable[..., str]
 
 class ScriptedPlayer:
     """Follows one policy. In referee mode it votes with `MOVE:` lines and learns moves from the referee's
-    outcomes; in paper mode it writes `Proposal:`/`Agreed:` lines and follows moves by replaying the dialogue."""
+    outcomes; in paper mode it writes `Proposal:`/`Agreed:` lines and follows moves by replaying the dialogue.
+    In a team it hears each other seat by its author (`messages`, or `[agent N]:` labels in the relayed text)."""
 
     def __init__(self, speak: Speech) -> None:
         self._speak = speak
@@ -43,8 +45,7 @@ class ScriptedPlayer:
         if not isinstance(message, SeatTurn):
             raise InvalidParamsError("a scripted player plays seats; it does not grade transcripts")
         assert self._start is not None and self._knowledge is not None, "a turn always follows its game's start"
-        if message.partner_text:
-            self._said.append(("partner", message.partner_text))
+        self._said.extend(relayed(message.partner_text, message.messages, message.seat))
         if self._style.referee:
             self._knowledge.update(message)
         else:
