@@ -16,6 +16,8 @@ from ._contract import (
     SeatView,
     VoteRecord,
     VoteResult,
+    make_move,
+    replay_moves,
 )
 from ._errors import CollabgapError, DirectionError, MazeError
 from ._generate import MazeParams, generate_maze
@@ -85,11 +87,11 @@ __all__ = [
     "DATA_KEY", "Direction", "DirectionError", "EndReason", "Feedback", "GOAL", "GameMode", "GameRecord",
     "GameStatus", "GradeRequest", "GradedRoute", "HIDDEN", "HistoryEntry", "Knowledge", "LEGEND", "Maze",
     "MazeError", "MazeParams", "Mode", "ModelCall", "ModelMessage", "ModelToolCall", "MoveRecord", "OPEN",
-    "REFEREE_EXTENSION", "RULES_VERSION", "SEATS", "SEAT_SKILL", "SOLO_CONDITIONS",
-    "START", "Seat", "SeatEnd", "SeatEnvelope", "SeatMessage", "SeatStart", "SeatStatus", "SeatTurn", "SeatView",
-    "Speaker", "Style", "Usage", "View", "VoteOutcome", "VoteRecord", "VoteResult", "WALL", "Walk",
-    "agent_name", "cartographer_says", "check_views", "direction_between", "distances_from", "expand_calls",
-    "find_maps", "find_votes", "follower_says", "generate_maze", "grade_route", "grade_transcript", "label_message", "merge_views", "relayed",
-    "render_map", "says_done", "share_map", "shared_prefix", "shortest_route", "split_authors", "split_views",
-    "step", "walk", "weighted_score",
+    "REFEREE_EXTENSION", "RULES_VERSION", "SEATS", "SEAT_SKILL", "SOLO_CONDITIONS", "START", "Seat", "SeatEnd",
+    "SeatEnvelope", "SeatMessage", "SeatStart", "SeatStatus", "SeatTurn", "SeatView", "Speaker", "Style", "Usage",
+    "View", "VoteOutcome", "VoteRecord", "VoteResult", "WALL", "Walk", "agent_name", "cartographer_says",
+    "check_views", "direction_between", "distances_from", "expand_calls", "find_maps", "find_votes",
+    "follower_says", "generate_maze", "grade_route", "grade_transcript", "label_message", "make_move",
+    "merge_views", "relayed", "render_map", "replay_moves", "says_done", "share_map", "shared_prefix",
+    "shortest_route", "split_authors", "split_views", "step", "walk", "weighted_score",
 ]

@@ -6,6 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ._maze import Cell, Direction, Maze, step
 from ._messages import GameStatus, Seat
 
 GameMode = Literal["pair", "solo"]
@@ -66,6 +67,26 @@ class MoveRecord(_Result):
     target: tuple[int, int]
     valid: bool
     """False when the move went into a wall or off the grid, which ends the game as failed."""
+
+
+def make_move(maze: Maze, position: Cell, direction: Direction) -> MoveRecord:
+    """The move from `position` in `direction`: valid when it lands on an open cell of `maze`."""
+    target = step(position, direction)
+    return MoveRecord(direction=direction.value, source=position, target=target, valid=maze.is_open(target))
+
+
+def replay_moves(maze: Maze, directions: list[Direction]) -> list[MoveRecord]:
+    """The moves that `directions`, executed in order from the start, make; a move off the open cells is the
+    last (it ends the game)."""
+    moves: list[MoveRecord] = []
+    position = maze.start
+    for direction in directions:
+        move = make_move(maze, position, direction)
+        moves.append(move)
+        if not move.valid:
+            break
+        position = move.target
+    return moves
 
 
 class VoteRecord(_Result):

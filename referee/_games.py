@@ -31,7 +31,7 @@ from protocol import (
     VoteRecord,
     VoteResult,
     grade_route,
-    step,
+    make_move,
     weighted_score,
 )
 
@@ -99,9 +99,9 @@ class Game:
         return VoteResult(executed=executed, status=self.status, moves_made=len(self.moves), position=self._shown())
 
     def _execute(self, direction: Direction) -> None:
-        target = step(self.position, direction)
-        valid = self.maze.is_open(target)
-        self.moves.append(MoveRecord(direction=direction.value, source=self.position, target=target, valid=valid))
+        move = make_move(self.maze, self.position, direction)
+        self.moves.append(move)
+        target, valid = move.target, move.valid
         if not valid:
             self.status, self.end_reason = "failed", ("wall" if self.maze.inside(target) else "edge")
         else:

@@ -12,6 +12,7 @@ from protocol import (
     View,
     check_views,
     merge_views,
+    replay_moves,
     shortest_route,
     walk,
 )
@@ -157,3 +158,10 @@ def test_maze_parse_strips_surrounding_whitespace() -> None:
     """Rows pasted with indentation or trailing blanks still read as the maze (DESIGN.md §2)."""
     maze = Maze.parse(["  @.#..#", "..##..  ", "\t.#...#", ".##...", ".#..#.", ".....*\n"])
     assert maze == PAPER_MAZE_6
+
+
+def test_replay_moves_walks_from_the_start_and_stops_at_the_first_bad_move() -> None:
+    maze = Maze.parse(["@.#", "..#", "#.*"])
+    moves = replay_moves(maze, [Direction.RIGHT, Direction.RIGHT, Direction.DOWN])
+    assert [(m.source, m.target, m.valid) for m in moves] == [((0, 0), (0, 1), True), ((0, 1), (0, 2), False)]
+    assert replay_moves(maze, []) == []
