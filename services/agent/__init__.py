@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from ._app import SKILL_ID, AgentSettings, build_card, create_agent_app, resolve_player
-from ._errors import AgentServiceError, PlayerSpecError, RefereeUnavailableError
+from ._errors import AgentServiceError, NoReplyError, PlayerSpecError, RefereeUnavailableError
 from ._executor import SeatExecutor
-from ._player_spec import canonical_player, parse_player
+from ._human import HumanPlayer, HumanSettings
+from ._human_pages import create_human_app
+from ._player_spec import HUMAN_PLAYER, canonical_player, parse_player
 from ._players import (
     PLAYERS,
     LLMPlayer,
@@ -18,8 +20,8 @@ from ._players import (
 from ._vendors import RetryPolicy, VendorError, VendorSpec
 
 __all__ = [
-    "AgentServiceError", "AgentSettings", "LLMPlayer", "PLAYERS", "Player", "PlayerFactory", "PlayerReply",
+    "AgentServiceError", "AgentSettings", "HUMAN_PLAYER", "HumanPlayer", "HumanSettings", "LLMPlayer", "NoReplyError", "PLAYERS", "Player", "PlayerFactory", "PlayerReply",
     "PlayerSpecError", "RefereeUnavailableError", "RetryPolicy", "SKILL_ID", "ScriptedPlayer", "SeatExecutor",
-    "VendorError", "VendorSpec", "build_card", "canonical_player", "create_agent_app", "parse_player", "player",
+    "VendorError", "VendorSpec", "build_card", "canonical_player", "create_agent_app", "create_human_app", "parse_player", "player",
     "resolve_player",
 ]

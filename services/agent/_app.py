@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import hmac
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from a2a.server.agent_execution import AgentExecutor
@@ -34,15 +35,15 @@ from starlette.authentication import (
 from starlette.middleware import Middleware
 from starlette.middleware.authentication import AuthenticationMiddleware
 from starlette.requests import HTTPConnection, Request
-from starlette.responses import JSONResponse
-from starlette.routing import Route
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
 
 from protocol import REFEREE_EXTENSION, SEAT_SKILL
 
 from ._card_route import card_routes
 from ._errors import PlayerSpecError
 from ._executor import SeatExecutor, about_text
-from ._player_spec import canonical_player, player_forms
+from ._player_spec import HUMAN_PLAYER, canonical_player, player_forms
 from ._players import PLAYERS, LLMPlayer, PlayerFactory, load_system_prompt
 from ._tck import FIXTURE_PLAYER, TckFixtureExecutor
 from ._vendors import EndpointClient, VendorSpec, open_vendor
@@ -83,7 +84,7 @@ class AgentSettings(BaseModel):
     @field_validator("player")
     @classmethod
     def _known_player(cls, spec: str) -> str:
-        return canonical_player(spec, tck_fixture=True)  # PlayerSpecError passes through pydantic as it is
+        return canonical_player(spec, tck_fixture=True, human=True)  # PlayerSpecError passes through pydantic as it is
 
 
 def resolve_player(settings: AgentSettings) -> tuple[PlayerFactory, EndpointClient | None]:
@@ -93,6 +94,8 @@ def resolve_player(settings: AgentSettings) -> tuple[PlayerFactory, EndpointClie
         PlayerSpecError: the spec names no known player.
     """
     kind, _, name = settings.player.partition(":")
+    if kind == HUMAN_PLAYER:
+        raise PlayerSpecError("a person takes a seat through `collabgap human serve` (docs/human.md)")
     if settings.referee_direct and kind not in ("openai", "anthropic"):
         raise PlayerSpecError(f"only LLM players vote at the referee themselves; {settings.player!r} cannot be "
                               "referee-direct")
@@ -147,15 +150,33 @@ def build_card(settings: AgentSettings) -> AgentCard:
     return card
 
 
+@dataclass(frozen=True)
+class Pages:
+    """A web interface the agent's app serves beside the A2A routes, behind the same token (the human seat's)."""
+
+    routes: Sequence[BaseRoute]
+    open_paths: tuple[str, ...] = ()
+    """Paths reachable without the token (where a browser hands it over)."""
+    token_cookie: str | None = None
+    """The cookie in which a browser carries the token, instead of an `Authorization` header."""
+    refused: Callable[[HTTPConnection, Exception], Response] | None = None
+    """The answer to a request without the token; default: 401 JSON."""
+
+
 class _BearerBackend(AuthenticationBackend):
-    def __init__(self, token: SecretStr) -> None:
-        self._expected = f"Bearer {token.get_secret_value()}".encode()
+    def __init__(self, token: SecretStr, open_paths: tuple[str, ...] = (), cookie: str | None = None) -> None:
+        self._token = token.get_secret_value().encode()
+        self._expected = b"Bearer " + self._token
+        self._open = ("/healthz", "/readyz", *open_paths)
+        self._cookie = cookie
 
     async def authenticate(self, conn: HTTPConnection) -> tuple[AuthCredentials, SimpleUser] | None:
-        if conn.url.path.startswith("/.well-known/") or conn.url.path in ("/healthz", "/readyz"):
+        if conn.url.path.startswith("/.well-known/") or conn.url.path in self._open:
             return None
         if hmac.compare_digest(conn.headers.get("authorization", "").encode(), self._expected):
             return AuthCredentials(["authenticated"]), SimpleUser("coordinator")
+        if self._cookie is not None and hmac.compare_digest(conn.cookies.get(self._cookie, "").encode(), self._token):
+            return AuthCredentials(["authenticated"]), SimpleUser("browser")
         raise AuthenticationError("missing or wrong bearer token")
 
 
@@ -167,12 +188,18 @@ async def _health(request: Request) -> JSONResponse:
     return JSONResponse({"status": "ok", "service": "collabgap-agent"})
 
 
-def create_agent_app(settings: AgentSettings) -> Starlette:
-    """The agent service: card at the well-known path, JSON-RPC at `/a2a/jsonrpc/`, HTTP+JSON at `/a2a/rest`."""
+def create_agent_app(settings: AgentSettings, *, executor: AgentExecutor | None = None,
+                     pages: Pages | None = None) -> Starlette:
+    """The agent service: card at the well-known path, JSON-RPC at `/a2a/jsonrpc/`, HTTP+JSON at `/a2a/rest`.
+
+    `executor` replaces the one the player spec makes (the human seat brings its own), and `pages` adds a web
+    interface behind the same token.
+    """
     card = build_card(settings)
-    executor: AgentExecutor
     endpoint: EndpointClient | None
-    if settings.player == FIXTURE_PLAYER:  # conformance runs only: the same card and routes, no player
+    if executor is not None:
+        endpoint = None
+    elif settings.player == FIXTURE_PLAYER:  # conformance runs only: the same card and routes, no player
         executor, endpoint = TckFixtureExecutor(), None
     else:
         factory, endpoint = resolve_player(settings)
@@ -194,8 +221,10 @@ def create_agent_app(settings: AgentSettings) -> Starlette:
 
     middleware = []
     if settings.token is not None:
-        middleware.append(Middleware(AuthenticationMiddleware, backend=_BearerBackend(settings.token),
-                                     on_error=_unauthorized))
+        backend = _BearerBackend(settings.token, pages.open_paths if pages else (),
+                                 pages.token_cookie if pages else None)
+        middleware.append(Middleware(AuthenticationMiddleware, backend=backend,
+                                     on_error=pages.refused if pages and pages.refused else _unauthorized))
     # The MCP SDK's cap, the one the referee runs behind: Content-Length first, then a count of what streams in.
     middleware.append(Middleware(RequestBodyLimitMiddleware, max_body_size=settings.max_body))
     return Starlette(
@@ -203,6 +232,7 @@ def create_agent_app(settings: AgentSettings) -> Starlette:
             Route("/healthz", _health),
             Route("/readyz", _health),
             *card_routes(card, cache_control="public, max-age=60"),
+            *(pages.routes if pages else ()),  # before the REST routes, whose tenant mount takes any first segment
             *create_jsonrpc_routes(handler, rpc_url=JSONRPC_PATH, enable_v0_3_compat=True),
             *create_rest_routes(handler, path_prefix=REST_PATH),
         ],

@@ -4,7 +4,8 @@
     └── AgentServiceError
         ├── PlayerSpecError           a `--player` spec that names no known player
         ├── VendorError               the model could not be had (`_vendors/_base.py`)
-        └── RefereeUnavailableError   a referee-direct player could not reach the referee's seat tools
+        ├── RefereeUnavailableError   a referee-direct player could not reach the referee's seat tools
+        └── NoReplyError              the player did not reply in time (a person at `collabgap human serve`)
 """
 
 from __future__ import annotations
@@ -22,3 +23,8 @@ class PlayerSpecError(AgentServiceError):
 
 class RefereeUnavailableError(AgentServiceError):
     """A referee-direct player could not reach the referee's seat tools; never a model failure."""
+
+
+class NoReplyError(AgentServiceError):
+    """The player did not reply within its time: the seat answers a failed task that says so, which the
+    coordinator records as this seat's `agent_timeout` (docs/human.md)."""

@@ -17,11 +17,14 @@ from a2a.utils.errors import InternalError, InvalidParamsError
 
 from protocol import DATA_KEY, SEAT_SKILL, GradeRequest, SeatEnd, SeatEnvelope, SeatMessage
 
-from ._errors import RefereeUnavailableError
-from ._players import Player, PlayerFactory, PlayerReply
+from ._errors import NoReplyError, RefereeUnavailableError
+from ._players import HearsEnd, Player, PlayerFactory, PlayerReply
 from ._vendors import VendorError
 
 logger = logging.getLogger(__name__)
+NO_REPLY = {"failure": "timeout"}
+"""Under `collabgap` in the metadata of a failed task's status message: the player did not reply in time, which
+the coordinator records as the seat's `agent_timeout` (docs/seat-messages.md)."""
 MAX_CALLS_CHARS = 256 * 1024
 """Cap on the reported model requests of one reply, well under the coordinator's 1 MiB reply cap; a larger
 report is left out (a relay newcomer's first request can hold a whole game's history)."""
@@ -67,11 +70,17 @@ def reply_metadata(reply: PlayerReply) -> dict[str, object]:
 class SeatExecutor(AgentExecutor):
     """Keeps one player per A2A context (one context per game and seat); forgets a game at its `end`, when it has
     been idle for `idle_s` seconds, or when `max_contexts` newer games are open. A message without a seat part
-    (any plain A2A client) gets a completed task that says what this agent is, `about`."""
+    (any plain A2A client) gets a completed task that says what this agent is, `about`.
 
-    def __init__(self, factory: PlayerFactory, *, about: str, max_contexts: int = 4096, idle_s: float = 3600.0) -> None:
+    With `in_task`, each seat message is answered by a task that stays `working` while the player thinks (a person
+    types) and completes with the reply; a player's `NoReplyError` fails it with `NO_REPLY` in its status message's
+    metadata. Otherwise the reply is a plain message."""
+
+    def __init__(self, factory: PlayerFactory, *, about: str, max_contexts: int = 4096, idle_s: float = 3600.0,
+                 in_task: bool = False) -> None:
         self._factory = factory
         self._about = about
+        self._in_task = in_task
         self._players: OrderedDict[str, tuple[Player, float]] = OrderedDict()
         """Least recently used first, with the time each was last used."""
         self._max_contexts = max_contexts
@@ -87,18 +96,37 @@ class SeatExecutor(AgentExecutor):
             return
         texts = get_text_parts(message.parts)
         context_id = context.context_id
+        if self._in_task:
+            await self._answer_in_task(context, message, seat_message, texts, event_queue)
+            return
         try:
             reply = await self._answer(context_id, seat_message, texts)
-        except VendorError as exc:
-            # The model could not be had: the coordinator records an agent error, never a model failure.
-            raise InternalError(f"model unavailable: {exc}") from exc
-        except RefereeUnavailableError as exc:  # likewise for a referee-direct player's tool calls
-            raise InternalError(f"referee unavailable: {exc}") from exc
+        except NoReplyError as exc:
+            raise InternalError(str(exc)) from exc
         answer = new_text_message(reply.text, context_id=context_id)
         report = reply_metadata(reply)
         if report:
             answer.metadata.update({DATA_KEY: report})
         await event_queue.enqueue_event(answer)
+
+    async def _answer_in_task(self, context: RequestContext, message: Message, seat_message: SeatMessage,
+                              texts: list[str], event_queue: EventQueue) -> None:
+        """The reply as a task: `working` before the player is asked, then completed, or failed on `NoReplyError`."""
+        task = context.current_task
+        if task is None:
+            task = Task(id=context.task_id, context_id=context.context_id, history=[message],
+                        status=TaskStatus(state=TaskState.TASK_STATE_SUBMITTED))
+            await event_queue.enqueue_event(task)
+        updater = TaskUpdater(event_queue, task.id, task.context_id)
+        await updater.start_work()
+        try:
+            reply = await self._answer(task.context_id, seat_message, texts)
+        except NoReplyError as exc:
+            await updater.failed(updater.new_agent_message([new_text_part(str(exc))], metadata={DATA_KEY: NO_REPLY}))
+            return
+        report = reply_metadata(reply)
+        await updater.complete(updater.new_agent_message([new_text_part(reply.text)],
+                                                         metadata={DATA_KEY: report} if report else None))
 
     async def _introduce(self, message: Message, context: RequestContext, event_queue: EventQueue) -> None:
         """A task that completes at once, its artifact and final status message saying what this agent is."""
@@ -112,10 +140,21 @@ class SeatExecutor(AgentExecutor):
         await updater.complete(updater.new_agent_message([new_text_part(self._about)]))
 
     async def _answer(self, context_id: str, seat_message: SeatMessage, texts: list[str]) -> PlayerReply:
+        try:
+            return await self._ask(context_id, seat_message, texts)
+        except VendorError as exc:
+            # The model could not be had: the coordinator records an agent error, never a model failure.
+            raise InternalError(f"model unavailable: {exc}") from exc
+        except RefereeUnavailableError as exc:  # likewise for a referee-direct player's tool calls
+            raise InternalError(f"referee unavailable: {exc}") from exc
+
+    async def _ask(self, context_id: str, seat_message: SeatMessage, texts: list[str]) -> PlayerReply:
         now = time.monotonic()
         self._forget_idle(now)
         if isinstance(seat_message, SeatEnd):
-            self._players.pop(context_id, None)
+            ended = self._players.pop(context_id, None)
+            if ended is not None and isinstance(ended[0], HearsEnd):
+                ended[0].game_over(seat_message)
             return PlayerReply("Thanks for the game.")
         if isinstance(seat_message, GradeRequest):
             return await self._factory().reply(seat_message, texts)

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from ._base import PLAYERS, Player, PlayerFactory, PlayerInput, PlayerReply, player
+from ._base import PLAYERS, HearsEnd, Player, PlayerFactory, PlayerInput, PlayerReply, player
 from ._llm import LLMPlayer, load_system_prompt
 from ._scripted import ScriptedGrader, ScriptedPlayer, cartographer, follower, grader
 
-__all__ = ["PLAYERS", "LLMPlayer", "Player", "PlayerFactory", "PlayerInput", "PlayerReply", "ScriptedGrader", "ScriptedPlayer",
+__all__ = ["HearsEnd", "PLAYERS", "LLMPlayer", "Player", "PlayerFactory", "PlayerInput", "PlayerReply", "ScriptedGrader", "ScriptedPlayer",
            "cartographer", "follower", "grader", "load_system_prompt", "player"]

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
-from protocol import GradeRequest, ModelCall, SeatStart, SeatTurn, Usage
+from protocol import GradeRequest, ModelCall, SeatEnd, SeatStart, SeatTurn, Usage
 
 PlayerInput = SeatStart | SeatTurn | GradeRequest
 
@@ -26,6 +26,15 @@ class Player(Protocol):
 
     async def reply(self, message: PlayerInput, texts: list[str]) -> PlayerReply:
         """What the seat says, given the coordinator's message: its data part and its text parts in order."""
+        ...
+
+
+@runtime_checkable
+class HearsEnd(Protocol):
+    """A player that is told when its game ends (a person's page says so); others are simply forgotten."""
+
+    def game_over(self, end: SeatEnd) -> None:
+        """The coordinator ended the game: `end` says how."""
         ...
 
 
