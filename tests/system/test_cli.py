@@ -9,7 +9,11 @@ import sys
 import threading
 from pathlib import Path
 
-from services.coordinator import Store, load_records, summarize
+from starlette.testclient import TestClient
+
+from services.coordinator import EpisodeRecord, Store, load_records, summarize
+from services.coordinator._view import ViewSource, create_view_app
+from services.coordinator._view_pages import episode_href, run_href
 from tests.conftest import Stack
 
 COMMAND = [sys.executable, "-m", "services"]
@@ -33,6 +37,16 @@ def alive(pid: int) -> bool:
     except OSError:
         return False
     return state != "Z"
+
+
+def opens_in_view(runs_dir: Path, run_id: str, records: list[EpisodeRecord]) -> None:
+    """`collabgap view` over `runs_dir` lists the run, and opens its page and each of its episodes."""
+    with TestClient(create_view_app(ViewSource(runs_dir)), base_url="http://127.0.0.1") as view:
+        assert run_href(run_id) in view.get("/").text
+        assert view.get(run_href(run_id)).status_code == 200
+        for record in records:
+            page = view.get(episode_href(run_id, record.spec.episode_id))
+            assert page.status_code == 200 and record.spec.episode_id in page.text
 
 
 def test_play_names_the_seats_prints_each_message_and_stores_the_game(stack: Stack, tmp_path: Path) -> None:
@@ -59,6 +73,7 @@ def test_play_names_the_seats_prints_each_message_and_stores_the_game(stack: Sta
     report = subprocess.run([*COMMAND, "report", str(run_dir)], capture_output=True, text=True, timeout=180)
     assert report.returncode == 0, report.stderr
     assert (run_dir / "report" / "report.html").is_file()
+    opens_in_view(tmp_path, run_dir.name, [record])
 
 
 def test_demo_prints_the_table_stores_every_episode_and_stops_its_services(tmp_path: Path) -> None:
@@ -74,6 +89,7 @@ def test_demo_prints_the_table_stores_every_episode_and_stops_its_services(tmp_p
     report = subprocess.run([*COMMAND, "report", str(run_dir)], capture_output=True, text=True, timeout=180)
     assert report.returncode == 0, report.stderr
     assert "cartographer" in report.stdout
+    opens_in_view(tmp_path, run_dir.name, records)
 
 
 def test_ctrl_c_stops_every_service_the_demo_started(tmp_path: Path) -> None:
