@@ -25,7 +25,7 @@ from pydantic import BaseModel, ConfigDict
 
 from protocol import Maze
 
-from ._records import EpisodeRecord, MessageRecord, Score
+from ._records import EpisodeRecord, MessageRecord, PlayerKind, Score
 from ._stats import (
     RESAMPLES,
     SEED,
@@ -133,18 +133,38 @@ class Cell(_Result):
     paper_weighted: PaperValue | None = None
     """The paper's value: paper-mode pair cells (no relay) whose seats each reported one model the paper ran."""
     paper_success: PaperValue | None = None
+    player_kind_a: PlayerKind = "agent"
+    """`human` when a person held seat A (docs/human.md): human baselines are rows of their own."""
+    player_kind_b: PlayerKind | None = None
+    """Seat B's holder, as `player_kind_a`; None without seat B."""
+    more_seats: list[str] = []
+    """A team's seats C, D, … (who holds them); empty for solo and pairs."""
+    order: list[str] = []
+    """A team's speaking order, when its run file set one."""
 
     @property
     def key(self) -> CellKey:
         return CellKey(self.condition, self.mode, self.seat_a, self.seat_b, self.relay_kind, self.relay_k,
-                       self.relay_seat_a, self.relay_seat_b)
+                       self.relay_seat_a, self.relay_seat_b, tuple(self.more_seats), tuple(self.order))
+
+    @property
+    def team_size(self) -> int:
+        """How many seats play: 1 alone, 2 in a pair, 3 to 6 in a team."""
+        return 1 + (self.seat_b is not None) + len(self.more_seats)
 
     @property
     def label(self) -> str:
-        """`condition seat A [+ seat B] [relay kind K=k]`, for tables (the protocol has its own column)."""
-        seats = self.seat_a if self.seat_b is None else f"{self.seat_a} + {self.seat_b}"
+        """`condition seat A [+ seat B] [relay kind K=k]`, for tables (the protocol has its own column); a seat a
+        person held says `(human)`."""
+        seat_a = f"{self.seat_a} (human)" if self.player_kind_a == "human" else self.seat_a
+        seat_b = f"{self.seat_b} (human)" if self.player_kind_b == "human" else self.seat_b
+        seats = seat_a if seat_b is None else f"{seat_a} + {seat_b}"
+        if self.more_seats:  # a team: `team gpt ×3` when one agent holds every seat
+            names = [seat_a, seat_b or "", *self.more_seats]
+            seats = f"{seat_a} ×{len(names)}" if len(set(names)) == 1 else " + ".join(names)
         relay = f" {self.relay_kind} K={self.relay_k}" if self.relay_kind else ""
-        return f"{self.condition} {seats}{relay}"
+        order = f" order {''.join(self.order)}" if self.order else ""
+        return f"{self.condition} {seats}{relay}{order}"
 
 
 class Gap(_Result):
@@ -329,6 +349,7 @@ def _cell(key: CellKey, records: list[EpisodeRecord], paper: Sequence[PaperValue
     wall_fraction, optimal_length = _maze_means(records)
     models = _seat_models(records)
     scores, mazes = _scores(records)
+    spec = records[0].spec  # a cell's episodes share their seats' holders
     return Cell(
         **key._asdict(), episodes=len(records), n=len(included), flagged=sum(r.flagged for r in included),
         excluded=sum(not counted(r) for r in failures), errors=sum(platform.values()),
@@ -343,6 +364,7 @@ def _cell(key: CellKey, records: list[EpisodeRecord], paper: Sequence[PaperValue
         tokens_per_episode=(prompt + completion) / len(records), cost_usd=cost,
         cost_usd_per_episode=cost / len(records), models_a=models.get("A", []), models_b=models.get("B", []),
         paper_weighted=_paper(key, models, "weighted", paper), paper_success=_paper(key, models, "binary", paper),
+        player_kind_a=spec.seat_a.player_kind, player_kind_b=spec.seat_b.player_kind if spec.seat_b else None,
     )
 
 
@@ -414,7 +436,7 @@ def _agent_errors(records: Sequence[EpisodeRecord]) -> list[AgentErrors]:
     for record in records:
         spec, relay = record.spec, record.spec.relay
         newcomers = (relay.seat_a, relay.seat_b) if relay else ()
-        episodes.update({seat.name for seat in (spec.seat_a, spec.seat_b, spec.grader, *newcomers) if seat is not None})
+        episodes.update({seat.name for seat in (*spec.seats().values(), spec.grader, *newcomers) if seat is not None})
         if record.flagged and record.error is not None:
             agent = _blamed(record)
             kinds.setdefault(agent, Counter())[record.error.kind] += 1

@@ -19,7 +19,7 @@ import contextlib
 import urllib.parse
 from collections import Counter
 from collections.abc import AsyncIterator
-from typing import Annotated
+from typing import Annotated, Literal
 
 import pydantic
 from a2a.helpers import (
@@ -83,12 +83,17 @@ AgentURL = Annotated[str, AfterValidator(_agent_url)]
 Role = Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$")]
 
 
+AssessedCondition = Literal["solo-full", "solo-split", "pair"]
+"""What an assessment plays; teams are played from run files."""
+
+
 class AssessmentConfig(BaseModel):
     """What to play; the `config` object of a request. Unknown keys are refused, so a typo fails loudly."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    conditions: list[Condition] = Field(default_factory=lambda: list[Condition](["pair"]), min_length=1)
+    conditions: list[AssessedCondition] = Field(default_factory=lambda: list[AssessedCondition](["pair"]),
+                                                min_length=1)
     """Conditions to play: `solo-full`, `solo-split` (each participant alone), `pair`."""
     mazes: int = Field(5, ge=1, le=10_000)
     """Mazes per cell (condition and seating)."""

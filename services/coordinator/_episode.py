@@ -1,7 +1,11 @@
-"""One episode: create the game, relay the conversation strictly alternating, submit votes or grade, score.
+"""One episode: create the game, relay the conversation seat by seat, submit votes or grade, score.
 
 Referee mode (DESIGN §3.4): every vote goes to the referee, which alone moves the team. Paper mode: the seats
 talk freely; afterwards a grader extracts the agreed route and the referee scores it (`grade_route`).
+
+A pair alternates, each message relayed verbatim to the partner. A team (3 to 6 seats) speaks round-robin, or in
+the spec's `order`; each seat hears every message since it last spoke, each labelled with its author
+(`[agent 2]: …`, `protocol.label_message`).
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from protocol import (
     GameRecord,
     GradeRequest,
     HistoryEntry,
+    SEATS,
     MazeParams,
     Seat,
     SeatEnd,
@@ -31,6 +36,7 @@ from protocol import (
     SeatTurn,
     VoteOutcome,
     find_votes,
+    label_message,
     says_done,
 )
 
@@ -64,7 +70,9 @@ MessageListener = Callable[[EpisodeSpec, MessageRecord], None]
 
 def game_arguments(spec: EpisodeSpec) -> dict[str, Any]:
     """The referee's `create_game` arguments for an episode."""
-    arguments: dict[str, Any] = {"mode": "pair" if spec.condition == "pair" else "solo", "feedback": spec.feedback}
+    arguments: dict[str, Any] = {"mode": "solo" if spec.seat_b is None else "pair", "feedback": spec.feedback}
+    if spec.condition == "team":
+        arguments["seats"] = len(spec.seats())
     if isinstance(spec.maze, MazeParams):
         arguments.update(spec.maze.model_dump())
     else:
@@ -80,10 +88,8 @@ def maze_id(spec: EpisodeSpec) -> str:
 
 def _holders(spec: EpisodeSpec) -> list[tuple[Seat | Literal["grader"], SeatSpec]]:
     """Every agent of an episode with the seat it holds, relay newcomers after the opening players."""
-    relay = spec.relay
     holders: list[tuple[Seat | Literal["grader"], SeatSpec | None]] = [
-        ("A", spec.seat_a), ("B", spec.seat_b), ("grader", spec.grader),
-        ("A", relay.seat_a if relay else None), ("B", relay.seat_b if relay else None)]
+        *spec.seats().items(), ("grader", spec.grader), *(spec.relay.newcomers().items() if spec.relay else ())]
     return [(seat, holder) for seat, holder in holders if holder is not None]
 
 
@@ -117,12 +123,13 @@ class _Relay:
         self.seat_tokens = seat_tokens
         self.seen_votes = 0
         self.connections = connections
-        self.holders: dict[Seat, SeatSpec] = {"A": spec.seat_a, **({"B": spec.seat_b} if spec.seat_b else {})}
+        self.holders: dict[Seat, SeatSpec] = spec.seats()
         self.contexts: dict[Seat, str] = {seat: f"{game.game_id}-{seat}" for seat in self.holders}
         self.channels = channels
         self.prompts = prompts
         self.prices = prices
-        self.seats: tuple[Seat, ...] = ("A", "B") if spec.condition == "pair" else ("A",)
+        self.seats: tuple[Seat, ...] = spec.speaking_order()
+        self.team = spec.condition == "team"
         self.messages: list[MessageRecord] = []
         self.current: Seat | None = None
 
@@ -131,24 +138,23 @@ class _Relay:
             return [self.game.maze]
         if self.spec.condition == "solo-split":
             return self.game.views
-        return [self.game.views[0 if seat == "A" else 1]]
+        return [self.game.views[SEATS.index(seat)]]
 
     def _hand_over(self) -> None:
         """Relay: the new players take their seats, each in a new conversation that starts with the history."""
         relay = self.spec.relay
         assert relay is not None
-        handovers: tuple[tuple[Seat, SeatSpec | None], ...] = (("A", relay.seat_a), ("B", relay.seat_b))
-        for seat, newcomer in handovers:
-            if newcomer is not None:
-                self.holders[seat] = newcomer
-                self.contexts[seat] = f"{self.game.game_id}-{seat}-relay"
+        for seat, newcomer in relay.newcomers().items():
+            self.holders[seat] = newcomer
+            self.contexts[seat] = f"{self.game.game_id}-{seat}-relay"
 
     def _direct(self, seat: Seat) -> bool:
         """The seat's agent votes at the referee itself (it declares the referee extension); referee mode only."""
         return self.spec.mode == "referee" and self.connections[self.holders[seat].url].referee_direct
 
     def _message(self, seat: Seat, sent: int, partner_text: str | None,
-                 outcomes: list[VoteOutcome]) -> SeatStart | SeatTurn:
+                 outcomes: list[VoteOutcome], heard: list[HistoryEntry]) -> SeatStart | SeatTurn:
+        """The seat's next message; `heard` (a team's) is what the other seats said since it last spoke."""
         if sent == 0:
             direct = self._direct(seat)
             return SeatStart(
@@ -159,9 +165,10 @@ class _Relay:
                 referee_url=self.referee.url if direct else None,
                 seat_token=self.seat_tokens[seat] if direct else None,
                 history=[HistoryEntry(seat=m.seat, text=m.text) for m in self.messages],
+                team=list(self.seats) if self.team else [], messages=heard,
             )
         return SeatTurn(game_id=self.game.game_id, seat=seat, turn=sent + 1, partner_text=partner_text,
-                        outcomes=outcomes)
+                        outcomes=outcomes, messages=heard)
 
     async def _send(self, seat: Seat, message: SeatStart | SeatTurn, texts: list[str]) -> SeatReply:
         return await self.connections[self.holders[seat].url].send(seat, self.contexts[seat], texts, message)
@@ -194,13 +201,17 @@ class _Relay:
             return await self._answer_alone()
         pending: dict[Seat, list[VoteOutcome]] = {seat: [] for seat in self.seats}
         sent: dict[Seat, int] = {seat: 0 for seat in self.seats}
+        unheard: dict[Seat, list[HistoryEntry]] = {seat: [] for seat in self.seats}
         partner_text: str | None = None
         for index in range(self.spec.message_limit):
             if self.spec.relay is not None and index == self.spec.relay.after_messages:
                 self._hand_over()
                 sent = {seat: 0 if self.contexts[seat].endswith("-relay") else sent[seat] for seat in self.seats}
             seat = self.current = self.seats[index % len(self.seats)]
-            message = self._message(seat, sent[seat], None if solo else partner_text, pending[seat])
+            heard, unheard[seat] = unheard[seat], []
+            if self.team:
+                partner_text = "\n\n".join(label_message(entry.seat, entry.text) for entry in heard) or None
+            message = self._message(seat, sent[seat], None if solo else partner_text, pending[seat], heard)
             texts = (self.prompts.start(message) if isinstance(message, SeatStart)
                      else self.prompts.turn(message, solo, self.spec.mode))
             pending[seat], sent[seat] = [], sent[seat] + 1
@@ -223,6 +234,10 @@ class _Relay:
                 vote = Direction(outcomes[-1].direction) if outcomes else None
             self._record(seat, reply, vote, vote_error)
             partner_text = reply.text
+            if self.team:
+                for listener in self.seats:
+                    if listener != seat:
+                        unheard[listener].append(HistoryEntry(seat=seat, text=reply.text))
             if status in ("solved", "failed"):
                 return None
             if says_done(reply.text):
@@ -234,14 +249,14 @@ class _Relay:
         the answer after the critic step is final."""
         seat = self.current = self.seats[0]
         for sent in (0, 1):
-            message = self._message(seat, sent, None, [])
+            message = self._message(seat, sent, None, [], [])
             texts = (self.prompts.start(message) if isinstance(message, SeatStart)
                      else self.prompts.turn(message, True, "paper"))
             self._record(seat, await self._send(seat, message, texts), None, None)
         return "acti"
 
     async def _direct_votes(self) -> tuple[str, list[VoteOutcome]]:
-        """Votes a referee-direct seat cast since the last look, as outcomes for both seats."""
+        """Votes a referee-direct seat cast since the last look, as outcomes for every seat."""
         record = await self.referee.get_game(self.game.game_id)
         fresh = record.votes[self.seen_votes:]
         self.seen_votes = len(record.votes)
@@ -259,7 +274,7 @@ class _Relay:
         progress) and `GradingRecord.error` says why. Only the referee's own failure raises.
         """
         request = GradeRequest(game_id=self.game.game_id, size=len(self.game.maze))
-        prompt = self.prompts.grader(self.messages, solo=len(self.seats) == 1)
+        prompt = self.prompts.grader(self.messages, solo=len(self.seats) == 1, seats=len(self.seats))
         reply: SeatReply | None = None
         route: list[str] = []
         schema: dict[str, object] = {}
@@ -395,7 +410,7 @@ async def play_episode(spec: EpisodeSpec, referee: RefereeClient, agents: Mappin
         async with contextlib.AsyncExitStack() as stack:
             channels: dict[Seat, SeatChannel] = {
                 seat: await stack.enter_async_context(referee.seat(created.seat_tokens[seat]))
-                for seat in (("A", "B") if spec.condition == "pair" else ("A",))}
+                for seat in spec.seats()}
             relay = _Relay(spec, game, agents, channels, prompts or Prompts.load(), prices or PriceTable.load(),
                            referee, created.seat_tokens, on_message)
             if missing is None:

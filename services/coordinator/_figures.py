@@ -1,5 +1,5 @@
 """Figures of a run, drawn with matplotlib for papers and for the HTML report: the pair heatmap, the
-collaboration gap and the relay curves.
+collaboration gap, the relay curves and the score by team size.
 
     figure = gap_chart(analysis)                                   # a matplotlib Figure, or None: nothing to draw
     paths = write_figures(analysis, Path("figures"), ("png", "pdf"))
@@ -248,8 +248,49 @@ def relay_chart(analysis: Analysis) -> Figure | None:
     return figure
 
 
+def _team_sizes(analysis: Analysis) -> dict[tuple[str, str], dict[int, Estimate]]:
+    """Per player and protocol, the weighted score of each team size it played with every seat its own (no relay,
+    no set order): alone as 1 (the full map; split views where it played only those), a pair as 2, teams as 3-6.
+    Only players that played a team."""
+    sizes: dict[tuple[str, str], dict[int, Estimate]] = {}
+    for cell in sorted(analysis.cells, key=lambda c: c.condition != "solo-full"):  # solo-full wins size 1
+        names = {cell.seat_a, cell.seat_b or cell.seat_a, *cell.more_seats}
+        if len(names) == 1 and cell.relay_kind is None and not cell.order and cell.weighted.mean is not None:
+            sizes.setdefault((cell.seat_a, cell.mode), {}).setdefault(cell.team_size, cell.weighted)
+    return {player: by_size for player, by_size in sorted(sizes.items()) if max(by_size) > 2}
+
+
+def team_chart(analysis: Analysis) -> Figure | None:
+    """Weighted score against team size, one line per player and protocol, error bars 1.96·SE: alone (1), its
+    homogeneous pair (2) and its homogeneous teams (3 to 6)."""
+    lines = _team_sizes(analysis)
+    if not lines:
+        return None
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
+
+    intervals: list[tuple[float, float]] = []
+    with _style("teams"):
+        figure = Figure(figsize=(6.4, 3.6 + 0.22 * len(lines)), layout="constrained")
+        ax = figure.subplots()
+        for i, ((player, mode), by_size) in enumerate(lines.items()):
+            points = sorted(by_size.items())
+            ax.errorbar([size for size, _ in points], [value.mean or 0.0 for _, value in points],
+                        yerr=[value.ci95 or 0.0 for _, value in points], color=CURVE_COLOURS[i % len(CURVE_COLOURS)],
+                        marker="o", markersize=4, capsize=3, linewidth=1.5,
+                        label=player if mode == "referee" else f"{player} ({mode})")
+            intervals += [_interval(value) for _, value in points]
+        sizes = [size for by_size in lines.values() for size in by_size]
+        ax.set_xlim(min(sizes) - 0.5, max(sizes) + 0.5)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
+        ax.set_xlabel("team size (1: alone, 2: pair)")
+        _score_axis(ax, _score_limits(intervals), "mean weighted score")
+        figure.legend(loc="outside lower center", ncols=1)
+    return figure
+
+
 FIGURES: dict[str, Callable[[Analysis], Figure | None]] = {
-    "pairs": pair_heatmap, "gap": gap_chart, "relay": relay_chart,
+    "pairs": pair_heatmap, "gap": gap_chart, "relay": relay_chart, "teams": team_chart,
 }
 """Every figure by the file name it is written under."""
 

@@ -17,9 +17,19 @@ UrlOf = Callable[[str], str]
 """An agent's name → its base URL (local agents get theirs when the run starts them)."""
 
 
-def _seatings(condition: ConditionEntry) -> list[tuple[str, str | None]]:
+def seat_spec(run: RunFile, name: str, url_of: UrlOf) -> SeatSpec:
+    """The agent `name` of the run as a seat's holder."""
+    return SeatSpec(name=name, url=url_of(name), player_kind=run.agents[name].player_kind)
+
+
+def _seatings(condition: ConditionEntry) -> list[tuple[str, ...]]:
+    """Who holds seats A, B, … in each cell of a condition that is not a relay."""
     if condition.kind in ("solo-full", "solo-split"):
-        return [(name, None) for name in condition.agents]
+        return [(name,) for name in condition.agents]
+    if condition.kind == "team":
+        if condition.pairing == "explicit":
+            return [tuple(team) for team in condition.teams]
+        return [(name,) * size for name in condition.agents for size in condition.size]
     if condition.pairing == "homogeneous":
         return [(name, name) for name in condition.agents]
     if condition.pairing == "explicit":
@@ -47,8 +57,8 @@ class RelayPlan:
     def __init__(self, kind: str, k: int, newcomer: str, seats: tuple[str, ...]) -> None:
         self.kind, self.k, self.newcomer, self.seats = kind, k, newcomer, seats
 
-    def spec(self, url_of: UrlOf) -> RelaySpec:
-        newcomer = SeatSpec(name=self.newcomer, url=url_of(self.newcomer))
+    def spec(self, run: RunFile, url_of: UrlOf) -> RelaySpec:
+        newcomer = seat_spec(run, self.newcomer, url_of)
         return RelaySpec(kind=self.kind, after_messages=self.k,
                          seat_a=newcomer if "A" in self.seats else None, seat_b=newcomer if "B" in self.seats else None)
 
@@ -64,19 +74,22 @@ class Cell(NamedTuple):
     seat_a: str
     seat_b: str | None
     relay: RelayPlan | None
+    more_seats: tuple[str, ...] = ()
+    """A team's seats C, D, …"""
 
 
 def cells(condition: ConditionEntry) -> list[Cell]:
     """The cells a condition block plays, in a stable order."""
     if condition.kind == "relay":
-        seatings: list[tuple[str, str | None, RelayPlan | None]] = list(_relays(condition))
+        seatings: list[tuple[tuple[str, ...], RelayPlan | None]] = [((a, b), plan) for a, b, plan in _relays(condition)]
     else:
-        seatings = [(a, b, None) for a, b in _seatings(condition)]
+        seatings = [(holders, None) for holders in _seatings(condition)]
+    order = f"/order-{''.join(condition.order)}" if condition.order else ""
     found = []
-    for seat_a, seat_b, relay in seatings:
-        names = seat_a if seat_b is None else f"{seat_a}+{seat_b}"
-        tag = f"/{relay.label}" if relay else ""
-        found.append(Cell(f"{condition.kind}/{condition.mode}/{names}{tag}", seat_a, seat_b, relay))
+    for holders, relay in seatings:
+        tag = f"/{relay.label}" if relay else order
+        found.append(Cell(f"{condition.kind}/{condition.mode}/{'+'.join(holders)}{tag}", holders[0],
+                          holders[1] if len(holders) > 1 else None, relay, holders[2:]))
     return found
 
 
@@ -100,7 +113,7 @@ def plan_size(run: RunFile, mazes: int) -> int:
 def expand(run: RunFile, base: Path, url_of: UrlOf) -> list[EpisodeSpec]:
     """Every episode of the run, in a stable order, each with an id derived from what it plays."""
     mazes = run.maze_params(base)
-    grader = SeatSpec(name=run.grader, url=url_of(run.grader)) if run.grader else None
+    grader = seat_spec(run, run.grader, url_of) if run.grader else None
     plan: list[EpisodeSpec] = []
     for condition in run.conditions:
         kind = "pair" if condition.kind == "relay" else condition.kind
@@ -110,11 +123,13 @@ def expand(run: RunFile, base: Path, url_of: UrlOf) -> list[EpisodeSpec]:
                     plan.append(EpisodeSpec(
                         episode_id=f"{cell.cell_id}/{maze.maze_id}/r{repetition}",
                         condition=kind, mode=condition.mode,
-                        seat_a=SeatSpec(name=cell.seat_a, url=url_of(cell.seat_a)),
-                        seat_b=SeatSpec(name=cell.seat_b, url=url_of(cell.seat_b)) if cell.seat_b else None,
+                        seat_a=seat_spec(run, cell.seat_a, url_of),
+                        seat_b=seat_spec(run, cell.seat_b, url_of) if cell.seat_b else None,
+                        more_seats=[seat_spec(run, name, url_of) for name in cell.more_seats],
+                        order=condition.order,
                         maze=maze, feedback=run.limits.feedback, message_limit=run.limits.messages,
                         game_timeout_s=run.limits.game_timeout_s, grader=grader if condition.mode == "paper" else None,
-                        relay=cell.relay.spec(url_of) if cell.relay else None, repetition=repetition,
+                        relay=cell.relay.spec(run, url_of) if cell.relay else None, repetition=repetition,
                         agent_errors=run.errors.agent,
                     ))
     ids = Counter(spec.episode_id for spec in plan)

@@ -2,7 +2,7 @@
 
 The game is a run file built in Python (`play_run`), played by `execute_run` like any other: platform errors are
 retried, every attempt is kept, and `runs/play-<UTC time>-<4 hex>/store.db` is what `report`, `view` and `export`
-read. The seats' agents are named `A` and `B` (the grader `grader`) in the store; `seat_labels` names them for
+read. The seats' agents are named by their seats, `A`, `B`, … (the grader `grader`) in the store; `seat_labels` names them for
 people, by their cards.
 """
 
@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl
 
-from protocol import Condition, Mode, Seat
+from protocol import SEATS, Condition, Mode, Seat
 
 from ._check_card import fetch_card
 from ._episode import MessageListener
@@ -39,7 +39,9 @@ class PlaySettings(BaseModel):
     a: HttpUrl
     """Seat A's agent base URL."""
     b: HttpUrl | None = None
-    """Seat B's agent base URL (pair only)."""
+    """Seat B's agent base URL (pair and team)."""
+    more_seats: list[HttpUrl] = Field(default_factory=list, max_length=len(SEATS) - 2)
+    """Team: the agent base URLs of seats C, D, … (condition `team`)."""
     a_token_env: str | None = None
     b_token_env: str | None = None
     """The variables holding the seats' bearer tokens."""
@@ -63,8 +65,10 @@ class PlaySettings(BaseModel):
     def seats(self) -> dict[Seat, str]:
         """The seats this game fills, and the base URL of the agent in each."""
         seats: dict[Seat, str] = {"A": _base(self.a)}
-        if self.condition == "pair" and self.b is not None:
+        if self.condition in ("pair", "team") and self.b is not None:
             seats["B"] = _base(self.b)
+        if self.condition == "team":
+            seats.update(zip(SEATS[2:], (_base(url) for url in self.more_seats), strict=False))
         return seats
 
 
@@ -81,13 +85,17 @@ def _base(url: HttpUrl) -> str:
 def play_run(settings: PlaySettings, name: str) -> RunFile:
     """The game as a run of one episode."""
     tokens: dict[Seat, str | None] = {"A": settings.a_token_env, "B": settings.b_token_env}
-    agents: dict[str, AgentEntry] = {seat: AgentEntry(url=url, token_env=tokens[seat])
+    agents: dict[str, AgentEntry] = {seat: AgentEntry(url=url, token_env=tokens.get(seat))
                                      for seat, url in settings.seats().items()}
     if settings.grader is not None:
         agents["grader"] = AgentEntry(url=settings.grader)
-    pairs = [["A", "B"]] if "B" in agents else []
-    condition = ConditionEntry(kind=settings.condition, mode=settings.mode, agents=[] if pairs else ["A"],
-                               pairing="explicit" if pairs else "all", pairs=pairs)
+    seated = list(settings.seats())
+    if settings.condition == "team":
+        condition = ConditionEntry(kind="team", mode=settings.mode, pairing="explicit", teams=[seated])
+    else:
+        pairs = [seated] if len(seated) == 2 else []
+        condition = ConditionEntry(kind=settings.condition, mode=settings.mode, agents=[] if pairs else ["A"],
+                                   pairing="explicit" if pairs else "all", pairs=pairs)
     return RunFile(
         name=name, runs_dir=settings.runs_dir, retries=settings.retries, agents=agents,
         grader="grader" if settings.grader is not None else None,

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from protocol import Condition, MazeParams, Mode, ModelCall, MoveRecord, Seat, Usage, VoteRecord
+from protocol import SEATS, Condition, MazeParams, Mode, ModelCall, MoveRecord, Seat, Usage, VoteRecord
 
 from ._errors import ErrorKind
 
@@ -24,11 +24,17 @@ class _Record(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, serialize_by_alias=True)
 
 
+PlayerKind = Literal["agent", "human"]
+"""`agent`: software (a scripted player, a model, any A2A agent); `human`: a person at `collabgap human serve`."""
+
+
 class SeatSpec(_Record):
-    """Who holds a seat: a display name and the agent's A2A base URL."""
+    """Who holds a seat: a display name, the agent's A2A base URL, and whether a person plays it."""
 
     name: str
     url: str
+    player_kind: PlayerKind = "agent"
+    """`human` for a person's seat, so human baselines are rows of their own in the analysis (docs/human.md)."""
 
 
 class ExplicitMaze(_Record):
@@ -53,6 +59,11 @@ class RelaySpec(_Record):
     seat_b: SeatSpec | None = None
     """Who takes seat B after K messages (None: B keeps its player)."""
 
+    def newcomers(self) -> dict[Seat, SeatSpec]:
+        """The seats that change hands, each with its new holder."""
+        handovers: tuple[tuple[Seat, SeatSpec | None], ...] = (("A", self.seat_a), ("B", self.seat_b))
+        return {seat: holder for seat, holder in handovers if holder is not None}
+
 
 class EpisodeSpec(_Record):
     """One game to play: enough to play it again."""
@@ -61,10 +72,16 @@ class EpisodeSpec(_Record):
     def _paper_mode_has_a_grader(self) -> EpisodeSpec:
         if self.mode == "paper" and self.grader is None:
             raise ValueError("paper mode needs a grader agent")
-        if (self.condition == "pair") != (self.seat_b is not None):
-            raise ValueError("a pair needs seat B; a solo condition has none")
-        if self.relay is not None and self.condition != "pair":
-            raise ValueError("a relay hands over the seats of a pair")
+        if (self.condition in ("pair", "team")) != (self.seat_b is not None):
+            raise ValueError("a pair or team needs seat B; a solo condition has none")
+        if (self.condition == "team") != bool(self.more_seats):
+            raise ValueError("a team has three to six seats: seats C, D, … in `more_seats`; other conditions none")
+        if len(self.more_seats) > len(SEATS) - 2:
+            raise ValueError(f"a team has at most {len(SEATS)} seats")
+        if self.order and sorted(self.order) != list(self.seats()):
+            raise ValueError(f"`order` must name each seat of the team once: {', '.join(self.seats())}")
+        if self.relay is not None and self.condition not in ("pair", "team"):
+            raise ValueError("a relay hands over the seats of a pair or team")
         return self
 
     episode_id: str
@@ -72,6 +89,10 @@ class EpisodeSpec(_Record):
     seat_a: SeatSpec
     seat_b: SeatSpec | None = None
     """None in solo conditions."""
+    more_seats: list[SeatSpec] = Field(default_factory=list, exclude_if=lambda seats: not seats)
+    """Condition `team`: who holds seats C, D, … in order (`seat_a` and `seat_b` hold A and B); absent otherwise."""
+    order: list[Seat] = Field(default_factory=list, exclude_if=lambda order: not order)
+    """Condition `team`: the order the seats speak in, when the run file sets one; absent: A, B, C, …"""
     maze: MazeParams | ExplicitMaze
     feedback: Literal["none", "position"] = "none"
     message_limit: int = Field(50, ge=1, le=1000)
@@ -87,6 +108,15 @@ class EpisodeSpec(_Record):
     """Which repetition of the same cell and maze this is."""
     agent_errors: AgentErrorPolicy = "score"
     """The run's `[errors] agent` policy: how the analysis counts episodes ended by an agent's own failure."""
+
+    def seats(self) -> dict[Seat, SeatSpec]:
+        """Every seat of the game, in seat order (A, B, C, …), with its opening holder."""
+        holders = [self.seat_a, *([self.seat_b] if self.seat_b else []), *self.more_seats]
+        return dict(zip(SEATS, holders, strict=False))
+
+    def speaking_order(self) -> tuple[Seat, ...]:
+        """The seats in the order they speak: `order` when set, else seat order."""
+        return tuple(self.order) or tuple(self.seats())
 
 
 class MessageRecord(_Record):

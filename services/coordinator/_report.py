@@ -34,7 +34,8 @@ if TYPE_CHECKING:
 EPISODE_COLUMNS = [
     ("episode_id", "string"), ("game_id", "string"), ("attempt", "int64"), ("repetition", "int64"),
     ("condition", "string"), ("mode", "string"), ("seat_a", "string"), ("seat_b", "string"),
-    ("relay_kind", "string"), ("relay_k", "int64"), ("relay_seat_a", "string"), ("relay_seat_b", "string"),
+    ("player_kind_a", "string"), ("player_kind_b", "string"), ("team_size", "int64"), ("more_seats", "string"),
+    ("order", "string"), ("relay_kind", "string"), ("relay_k", "int64"), ("relay_seat_a", "string"), ("relay_seat_b", "string"),
     ("maze_id", "string"), ("status", "string"), ("end_reason", "string"), ("error_kind", "string"),
     ("error_seat", "string"), ("error_blame", "string"), ("flagged", "bool_"), ("counted", "bool_"),
     ("weighted", "float64"), ("success", "bool_"), ("moves", "int64"), ("optimal_length", "int64"),
@@ -43,12 +44,14 @@ EPISODE_COLUMNS = [
 ]
 """The columns of `episodes.parquet` and their Arrow types (named as `pyarrow` names its type factories), one row
 per episode; score columns are null for platform errors. `flagged`: scored although an agent or the grader failed;
-`counted`: in n under the run's agent-error policy."""
+`counted`: in n under the run's agent-error policy. `team_size`: 1 alone, 2 in a pair, 3 to 6 in a team, whose
+seats C, D, … are `more_seats` (names joined by `+`) and whose speaking order, if the run file set one, is `order`
+(`CAB`)."""
 PARQUET_EXTRA = "Parquet export needs pyarrow, which is not installed here: pip install 'collabgap[parquet]'"
 
 CELL_COLUMNS = [
     "condition", "mode", "seat_a", "seat_b", "relay_kind", "relay_k", "relay_seat_a", "relay_seat_b", "models_a",
-    "models_b", "episodes", "n", "flagged", "excluded", "failure_kinds", "errors", "error_kinds", "mazes",
+    "models_b", "player_kind_a", "player_kind_b", "team_size", "more_seats", "order", "episodes", "n", "flagged", "excluded", "failure_kinds", "errors", "error_kinds", "mazes",
     "wall_fraction", "optimal_length", "weighted_mean", "weighted_se", "weighted_ci95", "weighted_boot_low",
     "weighted_boot_high", "success_rate", "success_se", "success_ci95", "success_boot_low", "success_boot_high",
     "success_wilson_low", "success_wilson_high", "messages_mean", "prompt_tokens", "completion_tokens", "tokens",
@@ -80,7 +83,10 @@ def episode_row(record: EpisodeRecord) -> dict[str, object]:
     return {
         "episode_id": spec.episode_id, "game_id": record.game_id, "attempt": record.attempt,
         "repetition": spec.repetition, "condition": spec.condition, "mode": spec.mode, "seat_a": spec.seat_a.name,
-        "seat_b": spec.seat_b.name if spec.seat_b else None, "relay_kind": relay.kind if relay else None,
+        "seat_b": spec.seat_b.name if spec.seat_b else None, "player_kind_a": spec.seat_a.player_kind,
+        "player_kind_b": spec.seat_b.player_kind if spec.seat_b else None, "team_size": len(spec.seats()),
+        "more_seats": "+".join(seat.name for seat in spec.more_seats) or None, "order": "".join(spec.order) or None,
+        "relay_kind": relay.kind if relay else None,
         "relay_k": relay.after_messages if relay else None,
         "relay_seat_a": relay.seat_a.name if relay and relay.seat_a else None,
         "relay_seat_b": relay.seat_b.name if relay and relay.seat_b else None, "maze_id": record.maze_id,
@@ -137,11 +143,12 @@ def cell_row(cell: Cell) -> dict[str, object]:
     paper_w, paper_s = cell.paper_weighted, cell.paper_success
     return {
         **cell.model_dump(include={"condition", "mode", "seat_a", "seat_b", "relay_kind", "relay_k", "relay_seat_a",
-                                   "relay_seat_b", "episodes", "n", "flagged", "excluded", "errors", "mazes",
+                                   "relay_seat_b", "player_kind_a", "player_kind_b", "episodes", "n", "flagged", "excluded", "errors", "mazes",
                                    "wall_fraction", "optimal_length", "messages_mean",
                                    "prompt_tokens", "completion_tokens", "tokens", "tokens_per_episode", "cost_usd",
                                    "cost_usd_per_episode"}),
-        "models_a": ";".join(cell.models_a), "models_b": ";".join(cell.models_b),
+        "models_a": ";".join(cell.models_a), "models_b": ";".join(cell.models_b), "team_size": cell.team_size,
+        "more_seats": "+".join(cell.more_seats), "order": "".join(cell.order),
         "error_kinds": _counts(cell.error_kinds), "failure_kinds": _counts(cell.failure_kinds),
         **_estimate_columns("weighted", cell.weighted, "weighted_mean"),
         **_estimate_columns("success", cell.success, "success_rate"),

@@ -14,7 +14,7 @@ from html import escape
 from importlib import resources
 from typing import TYPE_CHECKING
 
-from protocol import MazeParams
+from protocol import SEATS, MazeParams
 
 from ._analysis import Analysis, Cell
 from ._figures import svg_figures
@@ -27,7 +27,8 @@ if TYPE_CHECKING:
 
 EMPTY_FIGURES = {"pairs": "No pair episodes in this run.",
                  "gap": "No player has both a solo and a homogeneous pair cell.",
-                 "relay": "No relay episodes in this run."}
+                 "relay": "No relay episodes in this run.",
+                 "teams": "No player played a homogeneous team (three or more seats) in this run."}
 
 
 def _asset(name: str) -> str:
@@ -90,13 +91,14 @@ def tables(analysis: Analysis) -> dict[str, str]:
 
 
 def _maps(record: EpisodeRecord) -> list[dict[str, object]]:
-    """The private maps as the seats saw them: one map per seat in a pair, the maps a solo player was shown."""
+    """The private maps as the seats saw them: one map per seat in a pair or team, the maps a solo player was
+    shown."""
     views = record.views
     if record.spec.condition == "solo-full":
         return [{"title": "Map shown (the full maze)", "rows": record.maze}] if record.maze else []
     if record.spec.condition == "solo-split":
         return [{"title": f"View {i + 1} (shown)", "rows": v} for i, v in enumerate(views)]
-    return [{"title": f"Seat {seat}'s view", "rows": v} for seat, v in zip("AB", views, strict=False)]
+    return [{"title": f"Seat {seat}'s view", "rows": v} for seat, v in zip(SEATS, views, strict=False)]
 
 
 def _move_messages(record: EpisodeRecord) -> list[int | None]:
@@ -115,7 +117,7 @@ def episode_view(record: EpisodeRecord) -> dict[str, object]:
     messages of one of the episode's `conversations`.
     """
     spec, score, relay = record.spec, record.score, record.spec.relay
-    seats = spec.seat_a.name + (f" + {spec.seat_b.name}" if spec.seat_b else "")
+    seats = " + ".join(holder.name for holder in spec.seats().values())
     requests = RequestIndex()
     return {
         "id": spec.episode_id, "attempt": record.attempt, "label": episode_view_label(record),
@@ -170,8 +172,8 @@ def run_settings(records: Sequence[EpisodeRecord], run: RunInfo | None = None) -
         rows += [("run", f"{run.run_id}: {run.status}, {run.stored} episodes stored{planned}"),
                  ("started", run.started_at.strftime("%Y-%m-%d %H:%M UTC"))]
     conditions = Counter(f"{s.condition}{f' relay {s.relay.kind}' if s.relay else ''} ({s.mode})" for s in specs)
-    players = [seat.name for s in specs for seat in (s.seat_a, s.seat_b, *((s.relay.seat_a, s.relay.seat_b)
-                                                                        if s.relay else ())) if seat is not None]
+    players = [seat.name for s in specs
+               for seat in (*s.seats().values(), *(s.relay.newcomers().values() if s.relay else ()))]
     graders = [s.grader.name for s in specs if s.grader is not None]
     rows += [("conditions", ", ".join(f"{name}: {count} episodes" for name, count in sorted(conditions.items()))),
              ("players", _distinct(players) + (f"; grader {_distinct(graders)}" if graders else "")),

@@ -38,6 +38,10 @@ class CellKey(NamedTuple):
     relay_seat_a: str | None
     """Relay: who takes seat A after K messages (None: A keeps its player, or no relay)."""
     relay_seat_b: str | None
+    more_seats: tuple[str, ...] = ()
+    """A team's seats C, D, … (who holds them)."""
+    order: tuple[str, ...] = ()
+    """A team's speaking order, when its run file set one."""
 
 
 def cell_key(record: EpisodeRecord) -> CellKey:
@@ -49,6 +53,7 @@ def cell_key(record: EpisodeRecord) -> CellKey:
         relay_kind=relay.kind if relay else None, relay_k=relay.after_messages if relay else None,
         relay_seat_a=relay.seat_a.name if relay and relay.seat_a else None,
         relay_seat_b=relay.seat_b.name if relay and relay.seat_b else None,
+        more_seats=tuple(seat.name for seat in spec.more_seats), order=tuple(spec.order),
     )
 
 

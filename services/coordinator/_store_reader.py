@@ -262,8 +262,13 @@ class StoreReader:
             found.append(exists().where(messages.c.episode == episodes.c.id,
                                         messages.c.text.icontains(where.search, autoescape=True)))
         if where.cell is not None:
+            cell = where.cell
             found.append(and_(*(column.is_(None) if value is None else column == value
-                                for column, value in zip(_CELL_COLUMNS, where.cell, strict=True))))
+                                for column, value in zip(_CELL_COLUMNS, cell[:len(_CELL_COLUMNS)], strict=True))))
+            if cell.more_seats:  # a team's seats C, D, … and order have no columns: its planned ids name them
+                order = f"/order-{''.join(cell.order)}" if cell.order else ""
+                names = "+".join([cell.seat_a, cell.seat_b or "", *cell.more_seats])
+                found.append(episodes.c.episode_id.startswith(f"team/{cell.mode}/{names}{order}/", autoescape=True))
         return found
 
     def _blame(self) -> ColumnElement[str]:
