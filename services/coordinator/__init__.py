@@ -33,14 +33,10 @@ from ._errors import (
     StoreVersionError,
     VersionError,
 )
-from ._experiment import (
-    ExperimentConfig,
-    ExperimentResult,
-    plan_episodes,
-    run_episodes,
-    run_experiment,
-)
+from ._experiment import run_episodes
+from ._export import ExportOptions, ExportTally, chat_examples, write_jsonl
 from ._launch import ServiceGroup, free_port
+from ._play import PlayResult, PlaySettings, run_play
 from ._prices import PriceTable
 from ._prompts import Prompts
 from ._records import (
@@ -68,19 +64,21 @@ from ._run import (
 from ._runfile import RunFile, load_run_file
 from ._seat_client import MAX_REPLY_BYTES, MAX_REPLY_CHARS, AgentConnection, SeatReply
 from ._stats import CellSummary, mean_ci, summarize
-from ._store import RunSummary, Store
+from ._store import RunSummary, Store, masked_url
 from ._store_schema import SCHEMA_VERSION
 
 __all__ = [
     "AgentConnection", "AgentError", "AgentTimeoutError", "AgentUnreachableError", "Analysis", "AssessmentConfig",
     "AssessmentResult", "AssessorSettings", "AttemptRecord", "AuthFailureError", "CellSummary", "Check", "CheckReport",
     "ConfigError", "CoordinatorError", "DEMO_PLAYERS", "DemoResult", "DemoSettings", "EpisodeError",
-    "EpisodeRecord", "EpisodeSpec", "ExperimentConfig", "ExperimentResult", "ExplicitMaze", "GraderError",
-    "GradingRecord", "InfrastructureError", "MAX_REPLY_BYTES", "MAX_REPLY_CHARS", "MessageRecord", "PriceTable",
+    "EpisodeRecord", "EpisodeSpec", "ExplicitMaze", "ExportOptions", "ExportTally", "GraderError",
+    "GradingRecord", "InfrastructureError", "MAX_REPLY_BYTES", "MAX_REPLY_CHARS", "MessageRecord", "PlayResult",
+    "PlaySettings", "PriceTable",
     "Prompts", "ProtocolViolationError", "RefereeClient", "RefereeToolError", "RefereeUnavailableError",
     "RelaySpec", "ReportFiles", "RunFile", "RunOutcome", "RunProgress", "RunSummary", "SCHEMA_VERSION", "Score",
     "SeatReply", "SeatSpec", "ServiceGroup", "Store", "StoreError", "StoreVersionError", "VersionError", "analyze",
-    "build_report", "check_agent", "check_report_json", "create_assessor_app", "execute_run", "free_port",
-    "load_records", "load_run_file", "mean_ci", "plan_episodes", "plan_run", "play_episode", "render_check_report",
-    "run_demo", "run_episodes", "run_experiment", "run_paths", "summarize", "terminal_tables",
+    "build_report", "chat_examples", "check_agent", "check_report_json", "create_assessor_app", "execute_run", "free_port",
+    "load_records", "load_run_file", "masked_url", "mean_ci", "plan_run", "play_episode",
+    "render_check_report", "run_demo", "run_episodes", "run_paths", "run_play", "summarize", "terminal_tables",
+    "write_jsonl",
 ]

@@ -105,6 +105,10 @@ class ServiceGroup:
         name = player.replace(":", "-").replace("/", "-")
         return self._start(name, ["agent", "serve", "--player", player, *options], env or {})
 
+    def start_human(self, reply_timeout_s: float) -> str:
+        """Start a person's seat (`collabgap human serve`); returns its base URL, where the person opens the page."""
+        return self._start("human", ["human", "serve", "--reply-timeout", f"{reply_timeout_s:g}"], {})
+
     def start_fake_vendor(self, config: str = "{}", *, env: dict[str, str] | None = None) -> str:
         """Start the fake LLM vendor with JSON `config`; returns its base URL (OpenAI API under `/v1`).
 

@@ -27,18 +27,20 @@ from typing import Any
 
 from pydantic import BaseModel, SecretStr
 
+from services.agent import HUMAN_PLAYER
+
 from ._claims import Claims
 from ._engine import EngineSettings, EpisodeEngine
-from ._episode import episode_agents
+from ._episode import MessageListener, episode_agents
 from ._errors import ConfigError
-from ._experiment import ExperimentResult
 from ._launch import ServiceGroup
 from ._plan import expand
 from ._prices import PriceTable
 from ._prompts import Prompts
+from ._readiness import READY_TIMEOUT_S, readiness_probes, wait_until_ready
 from ._records import EpisodeRecord, EpisodeSpec
 from ._runfile import Budget, RunFile
-from ._store import Store
+from ._store import Store, masked_url
 
 
 class RunOutcome(BaseModel):
@@ -47,6 +49,7 @@ class RunOutcome(BaseModel):
     run_id: str
     run_dir: Path
     store_url: str
+    """Where the episodes are, its password masked (`masked_url`)."""
     planned: int
     already_stored: int
     """Stored before this invocation, not counting platform errors it replays (`--retry-errors`)."""
@@ -79,6 +82,8 @@ class RunProgress:
     retries: int = 0
     tokens: int = 0
     cost_usd: float = 0.0
+    human_pages: dict[str, str] = field(default_factory=dict)
+    """Agent name → the page a person opens to play that seat (`player = "human"`), known by `on_plan`."""
     listeners: list[Callable[[RunProgress], None]] = field(default_factory=list)
 
     def count(self, record: EpisodeRecord) -> None:
@@ -90,11 +95,16 @@ class RunProgress:
             listener(self)
 
 
-def run_paths(run: RunFile, path: Path) -> tuple[Path, str]:
+def run_paths(run: RunFile, path: Path | None) -> tuple[Path, str]:
     """The run folder (under `runs_dir`, from the current directory) and the store URL (SQLite in the run folder
     unless the file names a store)."""
     run_dir = run.runs_dir / run.name
     return run_dir, run.store or f"sqlite:///{run_dir / 'store.db'}"
+
+
+def fresh_run_name(kind: str) -> str:
+    """A new run's name for `demo` and `play`: `<kind>-<UTC time>-<4 hex>`, so two runs never share a folder."""
+    return f"{kind}-{datetime.now(timezone.utc).strftime('%Y%m%dT%H%M%SZ')}-{secrets.token_hex(2)}"
 
 
 def plan_run(run: RunFile, path: Path) -> list[EpisodeSpec]:
@@ -248,9 +258,10 @@ class _Runner:
                           interrupted=self.interrupted)
 
 
-async def _play_locally(run: RunFile, runner: _Runner, settings: EngineSettings, store: Store) -> None:
+async def _play_locally(run: RunFile, runner: _Runner, settings: EngineSettings, store: Store,
+                        on_message: MessageListener | None = None) -> None:
     """The local backend: every episode of `runner.todo` on this event loop, within the run's concurrency."""
-    engine = EpisodeEngine(settings, store)
+    engine = EpisodeEngine(settings, store, on_message)
     urls = sorted({agent.url for spec in runner.todo for agent in episode_agents(spec)})
     limits = {url: asyncio.Semaphore(_agent_limit(run, url, runner.todo)) for url in urls}
     games = asyncio.Semaphore(run.concurrency.games)
@@ -290,17 +301,23 @@ def _agent_limit(run: RunFile, url: str, plan: list[EpisodeSpec]) -> int:
     return run.concurrency.per_agent
 
 
-def execute_run(run: RunFile, path: Path, *, on_plan: Callable[[RunProgress], None] | None = None,
+def execute_run(run: RunFile, path: Path | None, *, on_plan: Callable[[RunProgress], None] | None = None,
                 progress: RunProgress | None = None, ray_address: str | None = None,
-                retry_errors: bool = False) -> RunOutcome:
+                retry_errors: bool = False, ready_timeout_s: float = READY_TIMEOUT_S,
+                on_message: MessageListener | None = None) -> RunOutcome:
     """Start the referee and the run's local agents, play what the store lacks, stop everything.
 
     A second call with the same file skips every stored episode (and, with `retry_errors`, replays the stored
     platform errors); the store refuses a changed run file. Runners sharing a store share the plan: each
     episode is claimed by one of them. With `ray_address`, the episodes are spread over that Ray cluster, whose
-    workers write to the same store. Ctrl-C or SIGTERM ends the call with `interrupted` set.
+    workers write to the same store. Ctrl-C or SIGTERM ends the call with `interrupted` set. A referee or agent
+    given by URL is waited for first, `ready_timeout_s` at most, so a run may start before the services do.
+    `path` is the run file, whose folder its relative paths start from; None for a run built in Python (`demo`,
+    `play`), whose paths start from the current directory. `on_message` hears every message as it is relayed
+    (on the local backend).
 
     Raises:
+        ConfigError: a referee or agent given by URL was not ready within `ready_timeout_s`.
         KeyboardInterrupt: Ctrl-C or SIGTERM before any episode started, or a second one.
     """
     run_dir, store_url = run_paths(run, path)
@@ -316,9 +333,15 @@ def execute_run(run: RunFile, path: Path, *, on_plan: Callable[[RunProgress], No
             referee_url = services.start_referee(token.get_secret_value())
         local: dict[str, str] = {}
         for name, agent in run.agents.items():
-            if agent.player is not None:
-                local[name] = services.start_agent(agent.player, *agent.serve_options())
-        plan = expand(run, path.parent, lambda name: local.get(name) or _remote_url(run, name) or "")
+            if agent.player == HUMAN_PLAYER:
+                local[name] = services.start_human(run.limits.human_reply_timeout_s)
+                progress.human_pages[name] = f"{local[name]}/"
+            elif agent.player is not None:  # its key, by name; no other secret of this process
+                key = {agent.key_env: os.environ.get(agent.key_env, "")} if agent.key_env else {}
+                local[name] = services.start_agent(agent.player, *agent.serve_options(), env=key)
+        asyncio.run(wait_until_ready(readiness_probes(run), ready_timeout_s))
+        base = Path() if path is None else path.parent
+        plan = expand(run, base, lambda name: local.get(name) or _remote_url(run, name) or "")
         agent_tokens = {url: SecretStr(value) for name, agent in run.agents.items()
                         if (url := _remote_url(run, name)) and agent.token_env
                         and (value := os.environ.get(agent.token_env))}
@@ -334,26 +357,23 @@ def execute_run(run: RunFile, path: Path, *, on_plan: Callable[[RunProgress], No
             if on_plan is not None:
                 on_plan(progress)
             if ray_address is None:
-                asyncio.run(_play_locally(run, runner, settings, store))
+                asyncio.run(_play_locally(run, runner, settings, store, on_message))
             else:
                 from ._ray import play_plan_on_ray  # Ray is an optional dependency
 
                 play_plan_on_ray(run, runner, settings, ray_address)
-    return runner.outcome(run.name, run_dir, store_url, len(plan))
+    return runner.outcome(run.name, run_dir, masked_url(store_url), len(plan))
 
 
 def load_records(run_dir: Path, store_url: str | None = None, run_id: str | None = None) -> list[EpisodeRecord]:
-    """Every stored episode of a run: from its store (the folder's store.db unless a URL is given), or from a
-    demo's results.json.
+    """Every stored episode of a run (`run`, `demo` or `play`): from its store, the folder's store.db unless a
+    URL is given.
 
     Raises:
         ConfigError: nothing to read there.
     """
-    results = run_dir / "results.json"
-    if store_url is None and results.is_file():
-        return ExperimentResult.model_validate_json(results.read_text()).records
     database = run_dir / "store.db"
     if store_url is None and not database.is_file():
-        raise ConfigError(f"{run_dir} holds neither store.db nor results.json; pass --store URL for PostgreSQL")
+        raise ConfigError(f"{run_dir} holds no store.db; pass --store URL for PostgreSQL")
     with Store.open(store_url or f"sqlite:///{database}") as store:
         return store.episodes(run_id or run_dir.name)

@@ -18,18 +18,20 @@ from typing import Annotated, Any, Literal
 import pydantic
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_serializer, field_validator, model_validator
 
-from protocol import CollabgapError, MazeParams, generate_maze
-from services.agent import PlayerSpecError, canonical_player
+from protocol import SEATS, CollabgapError, MazeParams, Seat, generate_maze
+from services.agent import HUMAN_PLAYER, PlayerSpecError, canonical_player
 
 from ._errors import ConfigError
 from ._plan import plan_size, repeated_cell
 from ._prices import PriceTable
 from ._prompts import Prompts
-from ._records import AgentErrorPolicy
+from ._records import AgentErrorPolicy, PlayerKind
 from ._store import masked_url
 
 _NAME = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
 _VENDORS = ("openai", "anthropic")
+HUMAN_SHARE = 0.9
+"""The share of the turn timeout a person has for each message (`Limits.human_reply_timeout_s`)."""
 
 
 class _Strict(BaseModel):
@@ -41,7 +43,8 @@ class AgentEntry(_Strict):
 
     player: str | None = None
     """`scripted:<name>`, `openai:<model>` or `anthropic:<model>` (or `openai/<model>`, `anthropic/<model>`): the
-    run starts an agent service for it. Kept in its `kind:name` form."""
+    run starts an agent service for it. Kept in its `kind:name` form. `human`: a person's seat; the run starts
+    `collabgap human serve` and prints the page to open (docs/human.md)."""
     url: HttpUrl | None = None
     """The base URL of any A2A agent (its card is at /.well-known/agent-card.json)."""
     token_env: str | None = None
@@ -53,12 +56,15 @@ class AgentEntry(_Strict):
     reasoning_effort: Literal["minimal", "low", "medium", "high"] | None = None
     concurrency: int | None = Field(None, ge=1)
     """Games this agent plays at once (default: `concurrency.per_agent`)."""
+    human: bool = False
+    """The agent at `url` is a person's seat (`collabgap human serve` run elsewhere); `player = "human"` implies
+    it. Its episodes record `player_kind = "human"`."""
 
     @field_validator("player")
     @classmethod
     def _known_player(cls, spec: str | None) -> str | None:
         try:
-            return None if spec is None else canonical_player(spec)
+            return None if spec is None else canonical_player(spec, human=True)
         except PlayerSpecError as exc:
             raise ValueError(str(exc)) from exc
 
@@ -66,11 +72,18 @@ class AgentEntry(_Strict):
     def _one_source(self) -> AgentEntry:
         if (self.player is None) == (self.url is None):
             raise ValueError("give exactly one of `player` or `url`")
+        if self.human and self.player is not None and self.player != HUMAN_PLAYER:
+            raise ValueError(f"`human = true` belongs to a person's seat, not to player {self.player!r}")
         llm_only = ("base_url", "api_key_env", "temperature", "max_tokens", "reasoning_effort")
         if self.model is None:
             if set_fields := [name for name in llm_only if getattr(self, name) is not None]:
                 raise ValueError(f"{', '.join(set_fields)} only apply to openai: and anthropic: players")
         return self
+
+    @property
+    def player_kind(self) -> PlayerKind:
+        """`human` for a person's seat, else `agent`."""
+        return "human" if self.human or self.player == HUMAN_PLAYER else "agent"
 
     @property
     def model(self) -> str | None:
@@ -116,13 +129,21 @@ class MazeSet(_Strict):
 class ConditionEntry(_Strict):
     """One block of conditions; `agents` and `pairing` decide who sits where."""
 
-    kind: Literal["solo-full", "solo-split", "pair", "relay"]
+    kind: Literal["solo-full", "solo-split", "pair", "relay", "team"]
     mode: Literal["referee", "paper"] = "referee"
     agents: list[str] = Field(default_factory=list)
-    """Solo: each plays alone. Pair: the pool for `pairing`."""
+    """Solo: each plays alone. Pair: the pool for `pairing`. Team (`homogeneous`): each fills every seat."""
     pairing: Literal["all", "homogeneous", "explicit"] = "all"
-    """`all`: every ordered pair, both orders and self-pairs; `homogeneous`: each with itself; `explicit`: `pairs`."""
+    """`all`: every ordered pair, both orders and self-pairs; `homogeneous`: each with itself; `explicit`: `pairs`
+    (teams: `teams`). A team's pairing is `homogeneous` or `explicit`."""
     pairs: list[Annotated[list[str], Field(min_length=2, max_length=2)]] = Field(default_factory=list)
+    size: list[Annotated[int, Field(ge=3, le=len(SEATS))]] = Field(default_factory=list)
+    """Team, `homogeneous`: the team sizes, e.g. `[3, 4]`; each agent plays one team of each size."""
+    teams: list[Annotated[list[str], Field(min_length=3, max_length=len(SEATS))]] = Field(default_factory=list)
+    """Team, `explicit`: who holds seats A, B, C, … of each team, e.g. `[["gpt", "gpt", "claude"]]`."""
+    order: list[Seat] = Field(default_factory=list)
+    """Team: the order the seats speak in, e.g. `["C", "A", "B"]`; default: A, B, C, … Every team of the block
+    must then have that many seats."""
     relay: Literal["primer", "recovery"] | None = None
     strong: str | None = None
     weak: list[str] = Field(default_factory=list)
@@ -137,10 +158,27 @@ class ConditionEntry(_Strict):
                 raise ValueError("a relay needs `relay` (primer or recovery), `strong` and `weak`")
         elif self.relay is not None or self.strong is not None or self.weak:
             raise ValueError("`relay`, `strong` and `weak` belong to kind = \"relay\"")
+        if self.kind == "team":
+            return self._complete_team()
+        if self.size or self.teams or self.order:
+            raise ValueError("`size`, `teams` and `order` belong to kind = \"team\"")
         if self.kind != "relay" and not self.agents and not self.pairs:
             raise ValueError("name the agents of this condition")
         if self.pairing == "explicit" and not self.pairs:
             raise ValueError("pairing = \"explicit\" needs `pairs`")
+        return self
+
+    def _complete_team(self) -> ConditionEntry:
+        if self.pairing == "homogeneous" and (not self.agents or not self.size or self.teams):
+            raise ValueError("a homogeneous team needs `agents` and `size` (e.g. [3, 4]), not `teams`")
+        if self.pairing == "explicit" and (not self.teams or self.size or self.agents):
+            raise ValueError("pairing = \"explicit\" of a team needs `teams` (lists of agents), not `size`")
+        if self.pairing == "all" or self.pairs:
+            raise ValueError("a team's pairing is \"homogeneous\" (`agents`, `size`) or \"explicit\" (`teams`)")
+        sizes = set(self.size) | {len(team) for team in self.teams}
+        if self.order and (sizes != {len(self.order)} or sorted(self.order) != list(SEATS[:len(self.order)])):
+            raise ValueError(f"`order` must name each seat of every team once; this block's teams have "
+                             f"{' or '.join(str(n) for n in sorted(sizes))} seats")
         return self
 
 
@@ -149,6 +187,12 @@ class Limits(_Strict):
     turn_timeout_s: float = Field(120.0, gt=0)
     game_timeout_s: float = Field(1800.0, gt=0)
     feedback: Literal["none", "position"] = "none"
+
+    @property
+    def human_reply_timeout_s(self) -> float:
+        """What a person the run seats has for each message: 90 % of the turn timeout, so that their seat's own
+        timeout answer reaches the coordinator before the coordinator stops waiting (docs/human.md)."""
+        return HUMAN_SHARE * self.turn_timeout_s
 
 
 class Concurrency(_Strict):
@@ -216,7 +260,8 @@ class RunFile(_Strict):
     @model_validator(mode="after")
     def _names_exist(self) -> RunFile:
         for index, condition in enumerate(self.conditions):
-            names = [*condition.agents, *(n for pair in condition.pairs for n in pair), *condition.weak]
+            names = [*condition.agents, *(n for pair in condition.pairs for n in pair), *condition.weak,
+                     *(n for team in condition.teams for n in team)]
             names += [condition.strong] if condition.strong else []
             if unknown := sorted({n for n in names if n not in self.agents}):
                 raise ValueError(f"conditions[{index}] names unknown agents: {', '.join(unknown)}")
