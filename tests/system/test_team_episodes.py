@@ -90,6 +90,9 @@ async def test_fake_vendor_players_are_graded_in_paper_mode(stack: Stack, llm: L
     assert record.votes == [] and record.grading is not None and record.grading.error is None
     assert record.score is not None and record.score.weighted == 1.0
     assert f"[agent_{seats}]:" in record.grading.model_input[0].messages[-1].content
+    first = expand_calls(record.messages[0].model_input)[0]  # seat A's first request: the system message explains
+    assert first[0].role == "system" and 'e.g. "[agent 1]:"' in first[0].content  # the labels (Fig. A.1, team)
+    assert first[1].role == "user" and first[1].content.startswith("[user]: ")
 
 
 async def test_a_relay_hands_over_one_seat_of_a_team(stack: Stack) -> None:

@@ -34,13 +34,19 @@ _OUT_OF_ROUNDS = ToolResult(f"not called: at most {MAX_TOOL_ROUNDS} rounds of to
                             "write your message to your partner now", is_error=True)
 
 
+def _relayed(start: SeatStart) -> bool:
+    """Other agents' messages reach this seat through the relay (a pair or a team, not a solo game)."""
+    return start.condition in ("pair", "team")
+
+
 def default_system_prompt(start: SeatStart) -> str | None:
-    """The packaged system prompt of a game: the paper's own (Fig. A.1) in a paper-mode pair, none alone in paper
-    mode (the paper's solo task has no partner to relay), else collabgap's."""
-    if start.mode == "paper" and start.condition != "pair":
+    """The packaged system prompt of a game: the paper's own (Fig. A.1) in a paper-mode pair, and its team
+    variant (the labels of several agents explained) in a paper-mode team; none alone in paper mode (the paper's
+    solo task has no partner to relay); else collabgap's, for a pair or a team."""
+    if start.mode == "paper" and not _relayed(start):
         return None
-    name = "system-paper.md" if start.mode == "paper" else "system.md"
-    return resources.files("services.agent").joinpath(f"prompts/{name}").read_text()
+    name = ("system-paper" if start.mode == "paper" else "system") + ("-team" if start.condition == "team" else "")
+    return resources.files("services.agent").joinpath(f"prompts/{name}.md").read_text()
 
 
 def load_system_prompt(path: Path | None) -> str | None:
@@ -111,7 +117,7 @@ class LLMPlayer:
             system = self._system_prompt if self._system_prompt is not None else default_system_prompt(message)
             self._messages = [ChatMessage("system", system)] if system else []
             # Alone in paper mode the task is the paper's plain user turn: no relay, so no `[user]:` prefix.
-            self._task_prefix = "" if message.mode == "paper" and message.condition != "pair" else TASK
+            self._task_prefix = "" if message.mode == "paper" and not _relayed(message) else TASK
             self._messages.append(ChatMessage("user", self._task_prefix + (texts[0] if texts else "")))
             for entry in message.history:  # a relay newcomer inherits its seat's messages as its own
                 own = entry.seat == message.seat
