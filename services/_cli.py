@@ -467,8 +467,8 @@ def export(
                                                            "example per seat per episode.")] = "chat-jsonl",
     out: Annotated[Path | None, typer.Option(help="Write to this file (default: stdout).")] = None,
     min_score: Annotated[float | None, typer.Option(help="Only episodes with at least this weighted score.")] = None,
-    seat: Annotated[Literal["A", "B"] | None, typer.Option(help="Only this seat.")] = None,
-    condition: Annotated[list[str], typer.Option(help="Only this condition: pair, solo-full or solo-split "
+    seat: Annotated[Literal["A", "B", "C", "D", "E", "F"] | None, typer.Option(help="Only this seat.")] = None,
+    condition: Annotated[list[str], typer.Option(help="Only this condition: pair, team, solo-full or solo-split "
                                                       "(repeatable).")] = [],  # noqa: B006
     include_agent_failures: Annotated[bool, typer.Option("--include-agent-failures", help="Also episodes scored "
                                                          "although an agent or the grader failed.")] = False,

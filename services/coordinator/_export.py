@@ -41,7 +41,7 @@ class ExportOptions(BaseModel):
     min_score: float | None = None
     """Only episodes whose weighted score is at least this."""
     seats: frozenset[Seat] | None = None
-    """Only these seats; None: both."""
+    """Only these seats; None: every seat."""
     conditions: frozenset[Condition] | None = None
     """Only episodes of these conditions; None: all."""
     agent_failures: bool = False
@@ -70,8 +70,7 @@ def chat_examples(records: Iterable[EpisodeRecord], run_id: str, options: Export
         if (skip := _episode_skip(record, options)) is not None:
             tally.episodes[skip] += 1
             continue
-        seats: tuple[Seat, ...] = ("A", "B") if record.spec.seat_b is not None else ("A",)
-        for seat in seats:
+        for seat in record.spec.seats():
             if options.seats is not None and seat not in options.seats:
                 tally.seats["filtered"] += 1
                 continue
@@ -145,7 +144,7 @@ def _metadata(record: EpisodeRecord, run_id: str, seat: Seat, last: MessageRecor
         "run_id": run_id,
         "episode_id": spec.episode_id,
         "seat": seat,
-        "agent": last.player or (spec.seat_b if seat == "B" and spec.seat_b else spec.seat_a).name,
+        "agent": last.player or spec.seats()[seat].name,
         "model": last.usage.model if last.usage is not None else None,
         "condition": spec.condition,
         "relay": spec.relay.kind if spec.relay is not None else None,

@@ -128,3 +128,17 @@ def test_lines_are_plain_json() -> None:
     assert write_jsonl(chat_examples([record()], "r"), out) == 2
     lines = out.getvalue().splitlines()
     assert [json.loads(line)["metadata"]["seat"] for line in lines] == ["A", "B"]
+
+
+def test_every_seat_of_a_team_is_exported() -> None:
+    gpt = SeatSpec(name="gpt", url="http://a")
+    team = EpisodeSpec(episode_id="team/referee/gpt+gpt+gpt/0", condition="team", seat_a=gpt,
+                       seat_b=gpt, more_seats=[gpt],
+                       maze=MazeParams(size=6, seed=4))
+    messages = [said(i, seat, f"{seat} speaks", ModelCall(messages=[SYSTEM, ModelMessage(role="user", content=seat)]))
+                for i, seat in enumerate("ABC")]
+    examples = list(chat_examples([record(messages, spec=team)], "r"))
+    assert [e["metadata"]["seat"] for e in examples] == ["A", "B", "C"]
+    assert examples[2]["messages"][-1] == {"role": "assistant", "content": "C speaks"}
+    assert [e["metadata"]["seat"] for e in chat_examples([record(messages, spec=team)], "r",
+                                                         ExportOptions(seats=frozenset({"C"})))] == ["C"]
