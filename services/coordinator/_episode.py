@@ -23,12 +23,13 @@ from typing import Any, Literal
 import yaml
 
 from protocol import (
+    SEATS,
     Direction,
     DirectionError,
     GameRecord,
     GradeRequest,
     HistoryEntry,
-    SEATS,
+    Maze,
     MazeParams,
     Seat,
     SeatEnd,
@@ -37,6 +38,7 @@ from protocol import (
     VoteOutcome,
     find_votes,
     label_message,
+    replay_moves,
     says_done,
 )
 
@@ -122,6 +124,8 @@ class _Relay:
         self.referee = referee
         self.seat_tokens = seat_tokens
         self.seen_votes = 0
+        self.executed: list[Direction] = []
+        """The moves the referee made so far, in order: a record of them that outlives the referee."""
         self.connections = connections
         self.holders: dict[Seat, SeatSpec] = spec.seats()
         self.contexts: dict[Seat, str] = {seat: f"{game.game_id}-{seat}" for seat in self.holders}
@@ -226,11 +230,14 @@ class _Relay:
                                       status=result.status, position=result.position)
                 for listener in self.seats:
                     pending[listener].append(outcome)
+                if result.executed:
+                    self.executed.append(vote)
                 status = result.status
             elif direct:  # it voted at the referee itself, if at all: learn what happened from the record
                 status, outcomes = await self._direct_votes()
                 for listener in self.seats:
                     pending[listener].extend(outcomes)
+                self.executed.extend(Direction(o.direction) for o in outcomes if o.executed)
                 vote = Direction(outcomes[-1].direction) if outcomes else None
             self._record(seat, reply, vote, vote_error)
             partner_text = reply.text
@@ -430,12 +437,15 @@ async def play_episode(spec: EpisodeSpec, referee: RefereeClient, agents: Mappin
         kind = exc.kind if isinstance(exc, PlatformFault) else "internal"
         if not isinstance(exc, PlatformFault):
             logger.exception("episode %s failed inside collabgap", spec.episode_id)
-        known = await _stop_after_error(referee, game_id, kind) or game
+        stopped = await _stop_after_error(referee, game_id, kind)
+        known = stopped or game
+        moves = (stopped.moves if stopped else  # the referee is gone: replay the moves it made on the maze
+                 replay_moves(Maze.parse(game.maze), relay.executed) if game is not None and relay else [])
         return EpisodeRecord(
             spec=spec, game_id=game_id, maze_id=maze_id(spec), status="error", end_reason="error",
             error=EpisodeError(kind=kind, seat=relay.current if relay else None, message=str(exc)[:2000]),
             messages=relay.messages if relay else [], votes=known.votes if known else [],
-            moves=known.moves if known else [], maze=known.maze if known else [], views=known.views if known else [],
+            moves=moves, maze=known.maze if known else [], views=known.views if known else [],
             grading=grading, duration_s=time.perf_counter() - started, agents=_provenance(spec, agents),
         )
     end_reason: EndReason = final.end_reason if final.end_reason in ("goal", "wall", "edge") else (reason or "acti")

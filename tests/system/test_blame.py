@@ -13,11 +13,12 @@ import httpx
 import pytest
 from google.protobuf.json_format import ParseError
 
-from protocol import MazeParams
+from protocol import Maze, MazeParams
 from services.coordinator import (
     AgentConnection,
     AgentUnreachableError,
     EpisodeSpec,
+    MessageRecord,
     ProtocolViolationError,
     RefereeClient,
     SeatSpec,
@@ -74,22 +75,35 @@ async def connections(referee: str, token: str, *seats: SeatSpec) -> AsyncIterat
 
 
 async def test_a_referee_that_dies_mid_game_is_the_platforms_fault(llm: LLMStack, tmp_path: Path) -> None:
-    """The referee process is killed while seat B's model is thinking: nobody's agent is blamed, nothing scored."""
+    """The referee process is killed, after moves were made, while a model is thinking: nobody's agent is blamed,
+    nothing is scored, and the record keeps the maze, the messages and the moves made before the referee died."""
     token = secrets.token_urlsafe(16)
     a, b = llm.openai_cartographer, llm.openai_follower
-    with ServiceGroup(log_dir=tmp_path) as services, faults(llm, [{"kind": "hang", "first": 1,
-                                                                   "models": ["sim-follower"]}]):
+    votes: list[str] = []
+    moved = asyncio.Event()
+
+    def heard(spec: EpisodeSpec, message: MessageRecord) -> None:
+        votes.extend([message.vote] if message.vote else [])
+        if len(votes) >= 4:  # both seats have voted twice: the cartographer's moves, which the follower takes
+            moved.set()
+
+    with ServiceGroup(log_dir=tmp_path) as services:
         referee = services.start_referee(token)
         async with connections(referee, token, a, b) as (client, agents):
+            playing = asyncio.create_task(play_episode(pair("referee-dies", a, b), client, agents, on_message=heard))
+            await asyncio.wait_for(moved.wait(), WAIT_S)
             before = await hangs_fired(llm)
-            playing = asyncio.create_task(play_episode(pair("referee-dies", a, b), client, agents))
-            await until_a_hang(llm, before)
-            services.services[0].process.kill()
-            record = await asyncio.wait_for(playing, WAIT_S * 3)
+            with faults(llm, [{"kind": "hang", "first": 1}]):
+                await until_a_hang(llm, before)
+                services.services[0].process.kill()
+                record = await asyncio.wait_for(playing, WAIT_S * 3)
     assert record.status == "error" and record.score is None and record.error is not None
     assert (record.error.kind, record.error.blame) == ("referee_error", "platform")
     assert record.maze and record.views  # kept from the start of the game, though the referee is gone
     assert [m.seat for m in record.messages][:1] == ["A"]
+    assert record.moves and all(move.valid for move in record.moves)  # replayed from the votes it executed
+    assert record.moves[0].source == Maze.parse(record.maze).start and all(
+        earlier.target == later.source for earlier, later in zip(record.moves, record.moves[1:]))
 
 
 async def test_an_agent_that_crashes_mid_game_is_blamed_by_name_and_scored(stack: Stack, llm: LLMStack,
