@@ -6,7 +6,7 @@ import pytest
 
 from protocol import Maze, grade_route
 from services.coordinator import GraderError
-from services.coordinator._episode import parse_grading
+from services.coordinator._grader_answer import parse_grading
 
 PAPER_MAZE_6 = Maze.parse(["@.#..#", "..##..", ".#...#", ".##...", ".#..#.", ".....*"])
 SCHEMA = """route_schema:
