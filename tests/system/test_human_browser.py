@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import re
-import shutil
 import threading
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -17,31 +16,16 @@ from pathlib import Path
 import pytest
 from selenium import webdriver
 from selenium.common.exceptions import StaleElementReferenceException
-from selenium.webdriver.chrome.options import Options
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.wait import WebDriverWait
 
 from services.coordinator import EpisodeRecord, RunOutcome, RunProgress, execute_run, load_records, load_run_file, \
     run_paths
+from tests._browser import chromium, console_errors
 
-from .test_report_browser import CHROMEDRIVER, CHROMIUM, FLAGS, console_errors
 
 TURN_S = 60.0
 """The longest this person waits for anything: a game to appear, their turn, the page to take a message."""
-
-
-def chromium(profile: Path) -> webdriver.Chrome:
-    """Headless Chromium with its own profile: a browser of its own, with its own cookies."""
-    if not (shutil.which(CHROMIUM) and shutil.which(CHROMEDRIVER)):
-        pytest.skip("no browser: install Debian's chromium and chromium-driver "
-                    "(apt-get install -y chromium chromium-driver)")
-    options = Options()
-    options.binary_location = CHROMIUM
-    for flag in (*FLAGS, f"--user-data-dir={profile}"):
-        options.add_argument(flag)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    return webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
 
 
 @pytest.fixture

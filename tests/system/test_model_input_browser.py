@@ -15,13 +15,14 @@ from starlette.staticfiles import StaticFiles
 from protocol import ModelCall, ModelMessage, expand_calls
 from services.coordinator import Prompts
 from services.coordinator._report import build_report
+from tests._browser import console_errors
 from tests._serving import serving
 from tests.conftest import Stack
 
 from .conftest import LLMStack
 from .test_llm_games import episode, play
 from .test_report_browser import browser  # noqa: F401 - the fixture, shared with the report's browser tests
-from .test_report_browser import choose, console_errors, open_report
+from .test_report_browser import choose, open_report
 
 HOSTILE = '<img src=x onerror="document.title=\'owned\'">&amp;'
 

@@ -7,28 +7,22 @@ them and never downloads a browser.
 from __future__ import annotations
 
 import functools
-import shutil
 import threading
 from collections.abc import Iterator
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from selenium import webdriver
-from selenium.webdriver.chrome.options import Options
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support.select import Select
 
 from services.coordinator import DemoSettings, EpisodeRecord, run_demo
 from services.coordinator._report import build_report
+from tests._browser import chromium, console_errors
 
 Played = tuple[str, list[EpisodeRecord]]
 """The report page's URL, and the records it shows."""
-CHROMIUM = "/usr/bin/chromium"
-CHROMEDRIVER = "/usr/bin/chromedriver"
-FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync", "--window-size=1280,1800")
 
 
 class _QuietHandler(SimpleHTTPRequestHandler):
@@ -39,15 +33,7 @@ class _QuietHandler(SimpleHTTPRequestHandler):
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[webdriver.Chrome]:
     """Headless Chromium with a fresh profile, its console log kept for the tests to read."""
-    if not (shutil.which(CHROMIUM) and shutil.which(CHROMEDRIVER)):
-        pytest.skip("no browser: install Debian's chromium and chromium-driver "
-                    "(apt-get install -y chromium chromium-driver)")
-    options = Options()
-    options.binary_location = CHROMIUM
-    for flag in (*FLAGS, f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}"):
-        options.add_argument(flag)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
+    driver = chromium(tmp_path_factory.mktemp("chromium-profile"))
     driver.implicitly_wait(5)
     yield driver
     driver.quit()
@@ -66,12 +52,6 @@ def played(browser: webdriver.Chrome, tmp_path_factory: pytest.TempPathFactory) 
     server.shutdown()
     thread.join(timeout=5)
     server.server_close()
-
-
-def console_errors(browser: webdriver.Chrome) -> list[str]:
-    """Errors the page logged (uncaught exceptions, failed loads) since the last call."""
-    entries: list[dict[str, str]] = browser.get_log("browser")  # type: ignore[no-untyped-call]
-    return [entry["message"] for entry in entries if entry["level"] in ("SEVERE", "ERROR")]
 
 
 def open_report(browser: webdriver.Chrome, url: str) -> None:

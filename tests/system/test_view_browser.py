@@ -16,12 +16,12 @@ from selenium.webdriver.support.wait import WebDriverWait
 
 from services.coordinator import EpisodeRecord, Store
 from services.coordinator._view import ViewSource, create_view_app
+from tests._browser import console_errors
 from tests._serving import serving
 from tests.conftest import Stack
 from tests.services.coordinator.test_view import Runs, play_runs
 
 from .test_report_browser import browser  # noqa: F401 - the fixture, shared with the report's browser tests
-from .test_report_browser import console_errors
 
 POLL_S = 0.2
 WAIT_S = 10.0
