@@ -190,7 +190,8 @@ class GameRegistry:
         if token is None or not hmac.compare_digest(_digest(token), self._coordinator):
             raise AuthorizationError("this tool needs the coordinator's bearer token")
 
-    def create(self, maze: Maze, views: tuple[View, ...], mode: GameMode, feedback: Feedback, max_votes: int) -> CreatedGame:
+    def create(self, maze: Maze, views: tuple[View, ...], mode: GameMode, feedback: Feedback,
+               max_votes: int) -> CreatedGame:
         game = Game(secrets.token_hex(8), maze, views, mode, feedback, max_votes)
         tokens = {seat: secrets.token_urlsafe(24) for seat in game.seats}
         self._games[game.game_id] = game

@@ -182,8 +182,8 @@ def agent_serve(
                             retry=RetryPolicy(max_retries=max_retries, backoff_s=backoff))
         vendor.api_key()  # fail now, not at the first game, when the key or a header's variable is missing
         vendor.headers()
-    settings = AgentSettings(player=f"{kind}:{model}", vendor=vendor, system_prompt=system_prompt, referee_direct=referee_direct,
-                             public_url=public_url or f"http://{host}:{port}",
+    settings = AgentSettings(player=f"{kind}:{model}", vendor=vendor, system_prompt=system_prompt,
+                             referee_direct=referee_direct, public_url=public_url or f"http://{host}:{port}",
                              token=SecretStr(token) if token else None, max_body=max_body)
     _serve(create_agent_app(settings), host, port, public_url)
 
@@ -334,8 +334,8 @@ def run_command(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the plan and its size; start nothing.")] = False,
     ray: Annotated[str | None, typer.Option("--ray", help="Spread episodes over the Ray cluster at this address "
                                                           "(e.g. auto, or ray://head:10001).")] = None,
-    retry_errors: Annotated[bool, typer.Option("--retry-errors", help="Replay the stored platform errors; each "
-                                                                      "new record keeps the earlier attempts.")] = False,
+    retry_errors: Annotated[bool, typer.Option("--retry-errors", help="Replay the stored platform errors; each new "
+                                               "record keeps the earlier attempts.")] = False,
 ) -> None:
     """Run the experiment in FILE into its store, skipping every episode already stored (so a killed run resumes).
 
@@ -409,7 +409,7 @@ def run_command(
 
 @app.command()
 def report(
-    run: Annotated[Path, typer.Argument(help="A run folder (holding store.db, or a demo's results.json).")],
+    run: Annotated[Path, typer.Argument(help="A run folder holding store.db (from run, demo or play).")],
     store: Annotated[str | None, typer.Option(help="Store URL instead of the folder's store.db (PostgreSQL).")] = None,
     run_id: Annotated[str | None, typer.Option(help="Run id in the store (default: the folder's name).")] = None,
     out: Annotated[Path | None, typer.Option(help="Where to write the report (default: RUN/report).")] = None,

@@ -20,8 +20,10 @@ from ._players import (
 from ._vendors import RetryPolicy, VendorError, VendorSpec
 
 __all__ = [
-    "AgentServiceError", "AgentSettings", "HUMAN_PLAYER", "HumanPlayer", "HumanSettings", "LLMPlayer", "NoReplyError", "PLAYERS", "Player", "PlayerFactory", "PlayerReply",
+    "AgentServiceError", "AgentSettings", "HUMAN_PLAYER", "HumanPlayer", "HumanSettings", "LLMPlayer", "NoReplyError",
+    "PLAYERS", "Player", "PlayerFactory", "PlayerReply",
     "PlayerSpecError", "RefereeUnavailableError", "RetryPolicy", "SKILL_ID", "ScriptedPlayer", "SeatExecutor",
-    "VendorError", "VendorSpec", "build_card", "canonical_player", "create_agent_app", "create_human_app", "parse_player", "player",
+    "VendorError", "VendorSpec", "build_card", "canonical_player", "create_agent_app", "create_human_app",
+    "parse_player", "player",
     "resolve_player",
 ]

@@ -39,8 +39,8 @@ STYLE: dict[Any, object] = {
     "legend.frameon": False, "text.parse_math": False, "svg.fonttype": "none", "pdf.fonttype": 42,
     "savefig.facecolor": "white",
 }
-"""rcParams (matplotlib types their keys as a `Literal`) every figure is drawn and saved under. SVG keeps text as text (searchable, editable); PDF embeds
-TrueType fonts, as publishers ask."""
+"""rcParams (matplotlib types their keys as a `Literal`) every figure is drawn and saved under. SVG keeps text as
+text (searchable, editable); PDF embeds TrueType fonts, as publishers ask."""
 SERIES = {"pair": ("homogeneous pair", "#1f77b4"), "solo-full": ("solo, full map", "#ff7f0e"),
           "solo-split": ("solo, split views", "#2ca02c")}
 CURVE_COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf")

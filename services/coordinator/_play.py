@@ -2,8 +2,8 @@
 
 The game is a run file built in Python (`play_run`), played by `execute_run` like any other: platform errors are
 retried, every attempt is kept, and `runs/play-<UTC time>-<4 hex>/store.db` is what `report`, `view` and `export`
-read. The seats' agents are named by their seats, `A`, `B`, … (the grader `grader`) in the store; `seat_labels` names them for
-people, by their cards.
+read. The seats' agents are named by their seats, `A`, `B`, … (the grader `grader`) in the store; `seat_labels`
+names them for people, by their cards.
 """
 
 from __future__ import annotations

@@ -35,7 +35,8 @@ EPISODE_COLUMNS = [
     ("episode_id", "string"), ("game_id", "string"), ("attempt", "int64"), ("repetition", "int64"),
     ("condition", "string"), ("mode", "string"), ("seat_a", "string"), ("seat_b", "string"),
     ("player_kind_a", "string"), ("player_kind_b", "string"), ("team_size", "int64"), ("more_seats", "string"),
-    ("order", "string"), ("relay_kind", "string"), ("relay_k", "int64"), ("relay_seat_a", "string"), ("relay_seat_b", "string"),
+    ("order", "string"), ("relay_kind", "string"), ("relay_k", "int64"), ("relay_seat_a", "string"),
+    ("relay_seat_b", "string"),
     ("maze_id", "string"), ("status", "string"), ("end_reason", "string"), ("error_kind", "string"),
     ("error_seat", "string"), ("error_blame", "string"), ("flagged", "bool_"), ("counted", "bool_"),
     ("weighted", "float64"), ("success", "bool_"), ("moves", "int64"), ("optimal_length", "int64"),
@@ -51,7 +52,8 @@ PARQUET_EXTRA = "Parquet export needs pyarrow, which is not installed here: pip 
 
 CELL_COLUMNS = [
     "condition", "mode", "seat_a", "seat_b", "relay_kind", "relay_k", "relay_seat_a", "relay_seat_b", "models_a",
-    "models_b", "player_kind_a", "player_kind_b", "team_size", "more_seats", "order", "episodes", "n", "flagged", "excluded", "failure_kinds", "errors", "error_kinds", "mazes",
+    "models_b", "player_kind_a", "player_kind_b", "team_size", "more_seats", "order", "episodes", "n", "flagged",
+    "excluded", "failure_kinds", "errors", "error_kinds", "mazes",
     "wall_fraction", "optimal_length", "weighted_mean", "weighted_se", "weighted_ci95", "weighted_boot_low",
     "weighted_boot_high", "success_rate", "success_se", "success_ci95", "success_boot_low", "success_boot_high",
     "success_wilson_low", "success_wilson_high", "messages_mean", "prompt_tokens", "completion_tokens", "tokens",
@@ -143,7 +145,8 @@ def cell_row(cell: Cell) -> dict[str, object]:
     paper_w, paper_s = cell.paper_weighted, cell.paper_success
     return {
         **cell.model_dump(include={"condition", "mode", "seat_a", "seat_b", "relay_kind", "relay_k", "relay_seat_a",
-                                   "relay_seat_b", "player_kind_a", "player_kind_b", "episodes", "n", "flagged", "excluded", "errors", "mazes",
+                                   "relay_seat_b", "player_kind_a", "player_kind_b", "episodes", "n", "flagged",
+                                   "excluded", "errors", "mazes",
                                    "wall_fraction", "optimal_length", "messages_mean",
                                    "prompt_tokens", "completion_tokens", "tokens", "tokens_per_episode", "cost_usd",
                                    "cost_usd_per_episode"}),

@@ -266,13 +266,15 @@ def _reply_parts(event: StreamResponse, seat: str, context_id: str) -> tuple[lis
 def read_reply(parts: list[Part], metadata: Struct, seat: str, started: float) -> SeatReply:
     """Check a reply against the seat contract: some text (or a move), within the size cap."""
     texts = [part.text for part in parts if part.HasField("text")]
-    moves = [item["move"] for item in get_data_parts(parts) if isinstance(item, dict) and isinstance(item.get("move"), str)]
+    moves = [item["move"] for item in get_data_parts(parts)
+             if isinstance(item, dict) and isinstance(item.get("move"), str)]
     text = "\n".join(texts)
     if not text.strip() and not moves:
         why = "empty reply" if texts or not parts else "reply has no text part"
         raise ProtocolViolationError(f"seat {seat}: {why}")
     if len(text) > MAX_REPLY_CHARS:
-        raise ProtocolViolationError(f"seat {seat}: reply of {len(text)} characters exceeds the cap of {MAX_REPLY_CHARS}")
+        raise ProtocolViolationError(
+            f"seat {seat}: reply of {len(text)} characters exceeds the cap of {MAX_REPLY_CHARS}")
     usage, calls = _reported(metadata, seat)
     return SeatReply(text=text, data_move=moves[0] if moves else None, latency_s=time.perf_counter() - started,
                      usage=usage, calls=calls)

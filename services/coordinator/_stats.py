@@ -6,7 +6,7 @@ bootstrap resamples whole mazes, and a difference of two cells (the gap, the ord
 mazes both played. Every computation first sorts its sample by maze and value, and every bootstrap starts its own
 generator from a fixed seed: the same records give the same intervals, in whichever order they were stored.
 
-`summarize` and `CellSummary` are the short per-cell table the demo and `ExperimentResult` carry; the full
+`summarize` and `CellSummary` are the short per-cell table that the demo prints and the assessor reports; the full
 analysis (bootstrap intervals, gaps, ordering effects, relay curves, cost) is `analyze` in `_analysis.py`.
 """
 

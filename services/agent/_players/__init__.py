@@ -6,5 +6,5 @@ from ._base import PLAYERS, HearsEnd, Player, PlayerFactory, PlayerInput, Player
 from ._llm import LLMPlayer, load_system_prompt
 from ._scripted import ScriptedGrader, ScriptedPlayer, cartographer, follower, grader
 
-__all__ = ["HearsEnd", "PLAYERS", "LLMPlayer", "Player", "PlayerFactory", "PlayerInput", "PlayerReply", "ScriptedGrader", "ScriptedPlayer",
-           "cartographer", "follower", "grader", "load_system_prompt", "player"]
+__all__ = ["HearsEnd", "PLAYERS", "LLMPlayer", "Player", "PlayerFactory", "PlayerInput", "PlayerReply",
+           "ScriptedGrader", "ScriptedPlayer", "cartographer", "follower", "grader", "load_system_prompt", "player"]

@@ -16,7 +16,8 @@ from protocol import Usage
 from .._errors import AgentServiceError
 
 VendorKind = Literal["openai", "anthropic"]
-DEFAULT_BASE_URLS: dict[VendorKind, str] = {"openai": "https://api.openai.com/v1", "anthropic": "https://api.anthropic.com"}
+DEFAULT_BASE_URLS: dict[VendorKind, str] = {"openai": "https://api.openai.com/v1",
+                                             "anthropic": "https://api.anthropic.com"}
 DEFAULT_KEY_ENV: dict[VendorKind, str] = {"openai": "OPENAI_API_KEY", "anthropic": "ANTHROPIC_API_KEY"}
 FROM_ENV = "env:"
 """A header value `env:NAME` is read from the variable NAME when a request is sent."""
