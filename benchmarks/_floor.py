@@ -21,8 +21,8 @@ from a2a.helpers import get_message_text, new_data_part, new_text_part
 from a2a.types import Message, Role, SendMessageRequest
 from mcp import Client as McpClient
 
-from protocol import SeatEnvelope, SeatTurn, VoteOutcome
-from services.coordinator import EpisodeRecord, Prompts
+from collabgap.protocol import SeatEnvelope, SeatTurn, VoteOutcome
+from collabgap.services.coordinator import EpisodeRecord, Prompts
 
 from ._proc import cpu_s
 

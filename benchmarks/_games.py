@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from protocol import MazeParams
-from services.coordinator import EpisodeRecord, EpisodeSpec, SeatSpec
+from collabgap.protocol import MazeParams
+from collabgap.services.coordinator import EpisodeRecord, EpisodeSpec, SeatSpec
 
 SIZE = 6
 

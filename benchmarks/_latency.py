@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import httpx
 
-from services.coordinator import Prompts, run_episodes
+from collabgap.services.coordinator import Prompts, run_episodes
 
 from ._games import failed, first_error, pair_plan
 from ._stack import FAKE_KEY, LATENCY_S, LLM, Stack

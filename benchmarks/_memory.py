@@ -14,8 +14,8 @@ import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
-from protocol import MazeParams, SeatEnd, SeatStart, generate_maze, split_views
-from services.coordinator import AgentConnection, EpisodeRecord, Prompts, run_episodes
+from collabgap.protocol import MazeParams, SeatEnd, SeatStart, generate_maze, split_views
+from collabgap.services.coordinator import AgentConnection, EpisodeRecord, Prompts, run_episodes
 
 from ._games import SIZE, failed, first_error, pair_plan
 from ._proc import rss_mib

@@ -13,7 +13,7 @@ import statistics
 import time
 from dataclasses import dataclass, field
 
-from services.coordinator import AgentConnection, EpisodeRecord, Prompts, RefereeClient, play_episode
+from collabgap.services.coordinator import AgentConnection, EpisodeRecord, Prompts, RefereeClient, play_episode
 
 from ._floor import Floor, FloorCalls, Payload
 from ._games import pair_plan, require_clean

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from pydantic import SecretStr
 
-from services.coordinator import ServiceGroup
+from collabgap.services.coordinator import ServiceGroup
 
 HERE = Path(__file__).resolve().parent
 SCRIPTED = "scripted:cartographer"

@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from services.coordinator import EpisodeRecord, Prompts, run_episodes
+from collabgap.services.coordinator import EpisodeRecord, Prompts, run_episodes
 
 from ._games import failed, first_error, pair_plan
 from ._stack import Stack

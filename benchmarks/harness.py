@@ -46,7 +46,7 @@ from benchmarks._report import (  # noqa: E402
 )
 from benchmarks._stack import LATENCY_S, LLM, SCRIPTED, Stack, start_stack  # noqa: E402
 from benchmarks._throughput import Rate, measure_throughput  # noqa: E402
-from services.coordinator import Prompts  # noqa: E402
+from collabgap.services.coordinator import Prompts  # noqa: E402
 
 T = TypeVar("T")
 

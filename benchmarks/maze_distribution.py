@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from protocol import Maze, MazeParams, generate_maze  # noqa: E402
+from collabgap.protocol import Maze, MazeParams, generate_maze  # noqa: E402
 
 TOP_GOALS = 10
 """Goal cells listed one by one; the rest are summed in one row."""

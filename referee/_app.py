@@ -19,7 +19,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Mount, Route
 
-from protocol import (
+from collabgap.protocol import (
     CollabgapError,
     CreatedGame,
     Direction,

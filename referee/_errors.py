@@ -9,7 +9,7 @@
 
 from __future__ import annotations
 
-from protocol import CollabgapError
+from collabgap.protocol import CollabgapError
 
 
 class RefereeError(CollabgapError):

@@ -12,7 +12,7 @@ import secrets
 from collections import OrderedDict
 from dataclasses import dataclass, field
 
-from protocol import (
+from collabgap.protocol import (
     LEGEND,
     CreatedGame,
     Direction,

@@ -1,3 +1,3 @@
-from services._cli import main
+from collabgap.services._cli import main
 
 main()

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     import uvicorn
     from rich.progress import Progress
 
-    from services.coordinator import CellSummary, EpisodeRecord, MessageRecord
+    from collabgap.services.coordinator import CellSummary, EpisodeRecord, MessageRecord
 
 REFEREE_TOKEN_ENV = "COLLABGAP_REFEREE_TOKEN"
 PUBLIC_URL_DEADLINE_S = 15.0
@@ -82,7 +82,7 @@ def _serve(asgi: object, host: str, port: int, public_url: str | None = None) ->
 async def _serve_checked(asgi: object, host: str, port: int, public_url: str | None) -> None:
     import uvicorn
 
-    from services.coordinator import ConfigError
+    from collabgap.services.coordinator import ConfigError
 
     server = uvicorn.Server(uvicorn.Config(asgi, host=host, port=port, log_level="warning"))  # type: ignore[arg-type]
     serving = asyncio.create_task(server.serve())
@@ -121,8 +121,8 @@ def referee_serve(host: Host = "127.0.0.1", port: Port = 8760, public_url: Publi
     """Serve the referee over streamable HTTP at /mcp. The coordinator token comes from COLLABGAP_REFEREE_TOKEN."""
     from pydantic import SecretStr
 
-    from referee import RefereeSettings, create_referee_app
-    from services.coordinator import ConfigError
+    from collabgap.referee import RefereeSettings, create_referee_app
+    from collabgap.services.coordinator import ConfigError
 
     token = os.environ.get(REFEREE_TOKEN_ENV)
     if not token and public_url:
@@ -169,7 +169,7 @@ def agent_serve(
     """Serve one player as an A2A agent. Set COLLABGAP_AGENT_TOKEN to require a bearer token."""
     from pydantic import SecretStr
 
-    from services.agent import AgentSettings, RetryPolicy, VendorSpec, create_agent_app, parse_player
+    from collabgap.services.agent import AgentSettings, RetryPolicy, VendorSpec, create_agent_app, parse_player
 
     token = os.environ.get(AGENT_TOKEN_ENV)
     kind, model = parse_player(player)
@@ -199,8 +199,8 @@ def human_serve(
     """Serve a seat that a person plays from a web browser: open the printed URL, join a waiting game, play."""
     from pydantic import SecretStr
 
-    from services.agent import HumanSettings, create_human_app
-    from services.coordinator import ConfigError
+    from collabgap.services.agent import HumanSettings, create_human_app
+    from collabgap.services.coordinator import ConfigError
 
     token = os.environ.get(token_env) if token_env else None
     if token_env and not token:
@@ -222,7 +222,7 @@ def fake_llm_serve(
     """
     from pydantic import SecretStr
 
-    from services.fake_llm import FakeVendorSettings, create_fake_vendor_app
+    from collabgap.services.fake_llm import FakeVendorSettings, create_fake_vendor_app
 
     settings = FakeVendorSettings.model_validate_json(config)
     if key := os.environ.get(FAKE_KEY_ENV):
@@ -267,7 +267,7 @@ def assessor_serve(
     """Serve the assessor: send it {"participants": {...}, "config": {...}} and it plays and reports the games."""
     from pydantic import SecretStr
 
-    from services.coordinator import AssessorSettings, ServiceGroup, create_assessor_app
+    from collabgap.services.coordinator import AssessorSettings, ServiceGroup, create_assessor_app
 
     with ServiceGroup() as services:
         token = os.environ.get(REFEREE_TOKEN_ENV, "")
@@ -292,7 +292,7 @@ def demo(
 ) -> None:
     """Benchmark the built-in scripted players: every one solo, every ordered pair, on real services, into
     RUNS_DIR/demo-<time>/store.db (platform errors are retried, as in `run`)."""
-    from services.coordinator import DemoSettings, RunProgress, run_demo
+    from collabgap.services.coordinator import DemoSettings, RunProgress, run_demo
 
     settings = DemoSettings(mazes=mazes, concurrency=concurrency, seed=seed, runs_dir=runs_dir, referee=referee)
     with _progress(transient=True) as bar:
@@ -341,7 +341,8 @@ def run_command(
 
     Runners started on the same store share the plan. Ctrl-C stores nothing of the episodes in flight (exit 130).
     """
-    from services.coordinator import RunProgress, execute_run, load_run_file, masked_url, plan_run, run_paths
+    from collabgap.services.coordinator import RunProgress, execute_run, load_run_file, masked_url, plan_run, run_paths
+    from collabgap.services.coordinator.scale import RayBackend
 
     run = load_run_file(file)
     if dry_run:
@@ -383,7 +384,8 @@ def run_command(
 
         progress = RunProgress(listeners=[show])
         try:
-            outcome = execute_run(run, file, on_plan=planned, progress=progress, ray_address=ray,
+            backend = None if ray is None else RayBackend(ray)
+            outcome = execute_run(run, file, on_plan=planned, progress=progress, backend=backend,
                                   retry_errors=retry_errors)
         except KeyboardInterrupt:
             err.print("Interrupted before any episode started; nothing was stored.")
@@ -419,10 +421,10 @@ def report(
 ) -> None:
     """Tables in the terminal; CSV, JSON, Parquet, Markdown and LaTeX tables, a static HTML report with a
     transcript viewer, and (with --figures) the figures as PNG, SVG and PDF."""
-    from services.coordinator import build_report, load_records, terminal_tables
-    from services.coordinator._report import PARQUET_EXTRA
-    from services.coordinator._figures import parse_formats, write_figures
-    from services.coordinator._store_reader import StoreReader
+    from collabgap.services.coordinator import build_report, load_records, terminal_tables
+    from collabgap.services.coordinator.report._report import PARQUET_EXTRA
+    from collabgap.services.coordinator.report._figures import parse_formats, write_figures
+    from collabgap.services.coordinator.report._store_reader import StoreReader
 
     figure_formats = parse_formats(formats)
     name = run_id or run.name
@@ -477,7 +479,7 @@ def export(
 ) -> None:
     """Training data: each seat's conversation exactly as its model saw it, with its final reply, as JSON lines
     (docs/export.md)."""
-    from services.coordinator import ExportOptions, ExportTally, chat_examples, load_records, write_jsonl
+    from collabgap.services.coordinator import ExportOptions, ExportTally, chat_examples, load_records, write_jsonl
 
     name = run_id or run.name
     options = ExportOptions(min_score=min_score, seats=frozenset([seat]) if seat else None,
@@ -505,7 +507,7 @@ def view(
 ) -> None:
     """Browse runs in a local web app, read-only: progress (live), tables and figures, episodes filtered and
     searched, each with its maps, replay and transcript."""
-    from services.coordinator._view import LOOPBACK_HOSTS, ViewSource, create_view_app
+    from collabgap.services.coordinator.report._view import LOOPBACK_HOSTS, ViewSource, create_view_app
 
     app_ = create_view_app(ViewSource(source), allowed_hosts=LOOPBACK_HOSTS if host in ("127.0.0.1", "localhost",
                                                                                          "::1") else ("*",))
@@ -522,7 +524,7 @@ def check_agent_command(
     json_out: Annotated[bool, typer.Option("--json", help="Print the report as JSON instead of a table.")] = False,
 ) -> None:
     """Check that an agent can take a collabgap seat: its card, its interfaces, and a short scripted game."""
-    from services.coordinator import check_agent, check_report_json, render_check_report
+    from collabgap.services.coordinator import check_agent, check_report_json, render_check_report
 
     token = None
     if token_env is not None:
@@ -588,8 +590,8 @@ def play(
 ) -> None:
     """Play one game, printing each message as it is relayed, into RUNS_DIR/play-<time>/store.db (starts its own
     referee when none is given; platform errors are retried, as in `run`)."""
-    from services.coordinator import PlaySettings, run_play
-    from services.coordinator._play import seat_labels
+    from collabgap.services.coordinator import PlaySettings, run_play
+    from collabgap.services.coordinator.runs._play import seat_labels
 
     if seat and (a is not None or b is not None):
         raise typer.BadParameter("give the seats with --seat or with --a/--b, not both", param_hint="--seat")
@@ -646,7 +648,7 @@ def main() -> None:
     except Exception as exc:
         from pydantic import ValidationError  # here, not at the top: `--help` stays fast
 
-        from protocol import CollabgapError
+        from collabgap.protocol import CollabgapError
 
         if not isinstance(exc, CollabgapError | ValidationError):
             raise

@@ -9,7 +9,7 @@ from typing import Any
 
 import uvicorn
 
-from services.coordinator import free_port
+from collabgap.services.coordinator import free_port
 
 START_TIMEOUT_S = 10.0
 

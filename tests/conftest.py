@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import pytest
 from pydantic import SecretStr
 
-from services.coordinator import SeatSpec, ServiceGroup
+from collabgap.services.coordinator import SeatSpec, ServiceGroup
 
 
 @dataclass(frozen=True)

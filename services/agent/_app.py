@@ -38,7 +38,7 @@ from starlette.requests import HTTPConnection, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from protocol import REFEREE_EXTENSION, SEAT_SKILL
+from collabgap.protocol import REFEREE_EXTENSION, SEAT_SKILL
 
 from ._card_route import card_routes
 from ._errors import PlayerSpecError

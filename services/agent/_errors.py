@@ -10,7 +10,7 @@
 
 from __future__ import annotations
 
-from protocol import CollabgapError
+from collabgap.protocol import CollabgapError
 
 
 class AgentServiceError(CollabgapError):

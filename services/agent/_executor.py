@@ -15,7 +15,7 @@ from a2a.server.tasks import TaskUpdater
 from a2a.types import Message, Task, TaskState, TaskStatus
 from a2a.utils.errors import InternalError, InvalidParamsError
 
-from protocol import DATA_KEY, SEAT_SKILL, GradeRequest, SeatEnd, SeatEnvelope, SeatMessage
+from collabgap.protocol import DATA_KEY, SEAT_SKILL, GradeRequest, SeatEnd, SeatEnvelope, SeatMessage
 
 from ._errors import NoReplyError, RefereeUnavailableError
 from ._players import HearsEnd, Player, PlayerFactory, PlayerReply

@@ -24,7 +24,7 @@ from typing import Literal
 from a2a.utils.errors import InvalidParamsError
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
-from protocol import SeatEnd, SeatStart, SeatTurn, VoteOutcome
+from collabgap.protocol import SeatEnd, SeatStart, SeatTurn, VoteOutcome
 
 from ._errors import NoReplyError
 from ._players import PlayerInput, PlayerReply

@@ -21,7 +21,7 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from protocol import render_map
+from collabgap.protocol import render_map
 
 from ._app import AgentSettings, Pages, create_agent_app
 from ._executor import SeatExecutor, about_text
@@ -39,7 +39,7 @@ LABELS = {"partner": "Partner", "you": "You", "referee": "Referee", "task": "Tas
 
 
 def _asset(name: str) -> str:
-    return resources.files("services.agent").joinpath(f"human/{name}").read_text(encoding="utf-8")
+    return resources.files("collabgap.services.agent").joinpath(f"human/{name}").read_text(encoding="utf-8")
 
 
 def _page(title: str, body: str, *, status: int = 200, script: bool = False, refresh_s: int = 0) -> HTMLResponse:
@@ -186,7 +186,7 @@ def human_pages(desk: HumanDesk, settings: HumanSettings) -> Pages:
         routes=[Route("/", lobby), Route("/join/{key}", join, methods=["POST"]), Route("/play/{key}", play),
                 Route("/play/{key}/state", state), Route("/play/{key}/reply", reply, methods=["POST"]),
                 Route("/login", login, methods=["GET", "POST"]), Route("/favicon.ico", _no_icon),
-                Mount("/assets", StaticFiles(packages=[("services.agent", "human")]))],
+                Mount("/assets", StaticFiles(packages=[("collabgap.services.agent", "human")]))],
         open_paths=("/login", "/assets/human.css", "/favicon.ico"), token_cookie=ACCESS_COOKIE, refused=_refused)
 
 

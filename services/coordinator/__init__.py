@@ -2,22 +2,22 @@
 
 from __future__ import annotations
 
-from ._analysis import Analysis, analyze
-from ._assessor import (
+from .analysis._analysis import Analysis, analyze
+from .interop._assessor import (
     AssessmentConfig,
     AssessmentResult,
     AssessorSettings,
     create_assessor_app,
 )
-from ._check import (
+from .interop._check import (
     Check,
     CheckReport,
     check_agent,
     check_report_json,
     render_check_report,
 )
-from ._demo import DEMO_PLAYERS, DemoResult, DemoSettings, run_demo
-from ._episode import play_episode
+from .runs._demo import DEMO_PLAYERS, DemoResult, DemoSettings, run_demo
+from .game._episode import play_episode
 from ._errors import (
     AgentError,
     AgentTimeoutError,
@@ -33,12 +33,12 @@ from ._errors import (
     StoreVersionError,
     VersionError,
 )
-from ._experiment import run_episodes
-from ._export import ExportOptions, ExportTally, chat_examples, write_jsonl
-from ._launch import ServiceGroup, free_port
-from ._play import PlayResult, PlaySettings, run_play
-from ._prices import PriceTable
-from ._prompts import Prompts
+from .game._experiment import run_episodes
+from .report._export import ExportOptions, ExportTally, chat_examples, write_jsonl
+from .runs._launch import ServiceGroup, free_port
+from .runs._play import PlayResult, PlaySettings, run_play
+from .game._prices import PriceTable
+from .game._prompts import Prompts
 from ._records import (
     AttemptRecord,
     EpisodeError,
@@ -51,21 +51,20 @@ from ._records import (
     Score,
     SeatSpec,
 )
-from ._referee_client import RefereeClient, RefereeToolError
-from ._report import ReportFiles, build_report, terminal_tables
-from ._run import (
-    RunOutcome,
-    RunProgress,
+from .game._referee_client import RefereeClient, RefereeToolError
+from .report._report import ReportFiles, build_report, terminal_tables
+from .runs._runner import Backend, LocalBackend, RunOutcome, RunProgress
+from .runs._run import (
     execute_run,
     load_records,
     plan_run,
     run_paths,
 )
-from ._runfile import RunFile, load_run_file
-from ._seat_client import MAX_REPLY_BYTES, MAX_REPLY_CHARS, AgentConnection, SeatReply
-from ._stats import CellSummary, mean_ci, summarize
-from ._store import RunSummary, Store, masked_url
-from ._store_schema import SCHEMA_VERSION
+from .runs._runfile import RunFile, load_run_file
+from .game._seat_client import MAX_REPLY_BYTES, MAX_REPLY_CHARS, AgentConnection, SeatReply
+from .analysis._stats import CellSummary, mean_ci, summarize
+from .runs._store import RunSummary, Store, masked_url
+from .runs._store_schema import SCHEMA_VERSION
 
 __all__ = [
     "AgentConnection", "AgentError", "AgentTimeoutError", "AgentUnreachableError", "Analysis", "AssessmentConfig",
@@ -75,7 +74,7 @@ __all__ = [
     "GradingRecord", "InfrastructureError", "MAX_REPLY_BYTES", "MAX_REPLY_CHARS", "MessageRecord", "PlayResult",
     "PlaySettings", "PriceTable",
     "Prompts", "ProtocolViolationError", "RefereeClient", "RefereeToolError", "RefereeUnavailableError",
-    "RelaySpec", "ReportFiles", "RunFile", "RunOutcome", "RunProgress", "RunSummary", "SCHEMA_VERSION", "Score",
+    "RelaySpec", "ReportFiles", "Backend", "LocalBackend", "RunFile", "RunOutcome", "RunProgress", "RunSummary", "SCHEMA_VERSION", "Score",
     "SeatReply", "SeatSpec", "ServiceGroup", "Store", "StoreError", "StoreVersionError", "VersionError", "analyze",
     "build_report", "chat_examples", "check_agent", "check_report_json", "create_assessor_app", "execute_run",
     "free_port",

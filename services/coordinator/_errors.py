@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from typing import ClassVar, Literal
 
-from protocol import CollabgapError
+from collabgap.protocol import CollabgapError
 
 ErrorKind = Literal["agent_unreachable", "agent_timeout", "protocol_violation", "auth_failure", "version_error",
                     "agent_error", "grader_error", "referee_error", "internal"]

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from protocol import SEATS, Condition, MazeParams, Mode, ModelCall, MoveRecord, Seat, Usage, VoteRecord
+from collabgap.protocol import SEATS, Condition, MazeParams, Mode, ModelCall, MoveRecord, Seat, Usage, VoteRecord
 
 from ._errors import ErrorKind
 

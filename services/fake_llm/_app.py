@@ -33,7 +33,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from protocol import CollabgapError
+from collabgap.protocol import CollabgapError
 
 from ._anthropic import AnthropicDialect
 from ._dialect import (

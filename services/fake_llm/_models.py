@@ -21,7 +21,7 @@ from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from protocol import (
+from collabgap.protocol import (
     CollabgapError,
     Direction,
     DirectionError,

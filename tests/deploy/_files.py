@@ -10,7 +10,7 @@ from typing import Any
 import typer.main
 import yaml
 
-from services._cli import app
+from collabgap.services._cli import app
 
 REPO = Path(__file__).resolve().parents[2]
 DEPLOY = REPO / "deploy"

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from services.coordinator import load_run_file
+from collabgap.services.coordinator import load_run_file
 
 from ._files import (
     AGENT_TOKEN_ENV,

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from services.coordinator import EpisodeRecord, load_records, load_run_file, plan_run
+from collabgap.services.coordinator import EpisodeRecord, load_records, load_run_file, plan_run
 
 from ._files import AGENT_TOKENS, DEPLOY, IMAGE_UID, REFEREE_TOKEN_ENV, compose_mount, compose_services
 from ._podman import ComposeProject, build_base_image, build_image, podman, require_podman

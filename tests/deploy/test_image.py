@@ -12,7 +12,7 @@ from http.server import ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from services.coordinator import load_run_file
+from collabgap.services.coordinator import load_run_file
 
 from ._files import (
     DEPLOY,

@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from services.coordinator import load_run_file
+from collabgap.services.coordinator import load_run_file
 
 from ._files import (
     AGENT_TOKEN_ENV,

@@ -6,9 +6,9 @@ import importlib.util
 from pathlib import Path
 from types import ModuleType
 
-from protocol import MazeParams
-from referee import GameRegistry, build_referee
-from services.coordinator import MAX_REPLY_BYTES, MAX_REPLY_CHARS
+from collabgap.protocol import MazeParams
+from collabgap.referee import GameRegistry, build_referee
+from collabgap.services.coordinator import MAX_REPLY_BYTES, MAX_REPLY_CHARS
 from tests.conftest import Stack
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"

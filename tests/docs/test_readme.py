@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from services.coordinator import load_run_file, plan_run
+from collabgap.services.coordinator import load_run_file, plan_run
 
 README = Path(__file__).parents[2] / "README.md"
 

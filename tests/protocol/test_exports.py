@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import protocol
+from collabgap import protocol
 from tests._surface import assert_public_surface
 
 

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from protocol import MazeError, MazeParams, generate_maze, split_views
+from collabgap.protocol import MazeError, MazeParams, generate_maze, split_views
 
 PROTOCOL = settings.get_profile("protocol")
 PLACEMENTS: tuple[Any, ...] = get_args(MazeParams.model_fields["start"].annotation)

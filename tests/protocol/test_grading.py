@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from protocol import Maze, grade_route
+from collabgap.protocol import Maze, grade_route
 
 PAPER_MAZE_6 = Maze.parse(["@.#..#", "..##..", ".#...#", ".##...", ".#..#.", ".....*"])
 OPTIMAL = [(0, 0), (1, 0), (2, 0), (3, 0), (4, 0), (5, 0), (5, 1), (5, 2), (5, 3), (5, 4), (5, 5)]

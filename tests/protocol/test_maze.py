@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from protocol import (
+from collabgap.protocol import (
     Direction,
     DirectionError,
     Maze,

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from protocol import (
+from collabgap.protocol import (
     COMPLETION_PHRASE,
     DATA_KEY,
     LEGEND,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from protocol import ModelCall, ModelMessage, ModelToolCall, expand_calls, shared_prefix
+from collabgap.protocol import ModelCall, ModelMessage, ModelToolCall, expand_calls, shared_prefix
 
 SYSTEM = ModelMessage(role="system", content="A relay forwards your messages verbatim.")
 TASK = ModelMessage(role="user", content="[user]: Find the goal together.")

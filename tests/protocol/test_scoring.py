@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from protocol import Direction, Maze, shortest_route, walk, weighted_score
+from collabgap.protocol import Direction, Maze, shortest_route, walk, weighted_score
 
 PROTOCOL = settings.get_profile("protocol")
 UP, DOWN, LEFT, RIGHT = Direction.UP, Direction.DOWN, Direction.LEFT, Direction.RIGHT

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from protocol import (
+from collabgap.protocol import (
     SEATS,
     Direction,
     HistoryEntry,

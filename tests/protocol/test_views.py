@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from protocol import GOAL, HIDDEN, OPEN, START, WALL, Cell, Maze, MazeError, View, check_views, merge_views, split_views
+from collabgap.protocol import GOAL, HIDDEN, OPEN, START, WALL, Cell, Maze, MazeError, View, check_views, merge_views, split_views
 
 PROTOCOL = settings.get_profile("protocol")
 

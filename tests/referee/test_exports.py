@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-import referee
+from collabgap import referee
 from tests._surface import assert_public_surface
 
 

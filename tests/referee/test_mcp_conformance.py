@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from services.coordinator import ServiceGroup
+from collabgap.services.coordinator import ServiceGroup
 
 from tests.referee import _conformance
 from tests.referee._conformance import Suite

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from protocol import Maze, check_views
-from referee import AuthorizationError, GameRegistry, UnknownGameError
+from collabgap.protocol import Maze, check_views
+from collabgap.referee import AuthorizationError, GameRegistry, UnknownGameError
 
 from .test_tools import MAZE_6, VIEW_6_A, VIEW_6_B
 

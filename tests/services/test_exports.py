@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from services import agent, coordinator
+from collabgap.services import agent, coordinator
 from tests._surface import assert_public_surface
 
 

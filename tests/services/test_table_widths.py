@@ -10,11 +10,11 @@ from rich.cells import cell_len
 from rich.console import Console
 from rich.table import Table
 
-from services._cli import cells_table
-from services.coordinator import DemoSettings, EpisodeRecord, SeatSpec, build_report, run_demo, summarize, \
+from collabgap.services._cli import cells_table
+from collabgap.services.coordinator import DemoSettings, EpisodeRecord, SeatSpec, build_report, run_demo, summarize, \
     terminal_tables
-from services.coordinator._analysis import Analysis
-from services.coordinator._stats import Estimate
+from collabgap.services.coordinator.analysis._analysis import Analysis
+from collabgap.services.coordinator.analysis._stats import Estimate
 
 LONG = {"cartographer": "cartographer-gpt-4.1-2025-04-14-with-a-long-suffix",
         "follower": "follower-claude-sonnet-4-5-20250929"}

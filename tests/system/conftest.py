@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from services.coordinator import SeatSpec, ServiceGroup
+from collabgap.services.coordinator import SeatSpec, ServiceGroup
 from tests._serving import serving
 
 from ._rude_agent import app

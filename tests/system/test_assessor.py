@@ -23,8 +23,8 @@ from a2a.types import (
 )
 from starlette.applications import Starlette
 
-from services.coordinator import AssessorSettings, create_assessor_app
-from services.coordinator._assessor import ASSESS_SKILL_ID
+from collabgap.services.coordinator import AssessorSettings, create_assessor_app
+from collabgap.services.coordinator.interop._assessor import ASSESS_SKILL_ID
 from tests._serving import serving
 from tests.conftest import Stack
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr
 
-from protocol import MazeParams
-from services.coordinator import EpisodeSpec, SeatSpec, ServiceGroup, run_episodes
+from collabgap.protocol import MazeParams
+from collabgap.services.coordinator import EpisodeSpec, SeatSpec, ServiceGroup, run_episodes
 from tests.conftest import Stack
 
 EXPECTED = {

@@ -13,8 +13,8 @@ import httpx
 import pytest
 from google.protobuf.json_format import ParseError
 
-from protocol import Maze, MazeParams
-from services.coordinator import (
+from collabgap.protocol import Maze, MazeParams
+from collabgap.services.coordinator import (
     AgentConnection,
     AgentUnreachableError,
     EpisodeSpec,
@@ -26,8 +26,8 @@ from services.coordinator import (
     play_episode,
     run_episodes,
 )
-from services.coordinator._errors import AgentFault, PlatformFault, UnexpectedError
-from services.coordinator._seat_client import seat_boundary
+from collabgap.services.coordinator._errors import AgentFault, PlatformFault, UnexpectedError
+from collabgap.services.coordinator.game._seat_client import seat_boundary
 from tests.conftest import Stack
 
 from .conftest import FAKE_KEY, LLMStack, llm_options

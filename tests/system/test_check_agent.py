@@ -12,15 +12,15 @@ from a2a.server.tasks import InMemoryTaskStore
 from a2a.types import AgentSkill
 from starlette.applications import Starlette
 
-from services.agent import PLAYERS, AgentSettings, SeatExecutor, build_card
-from services.agent._app import JSONRPC_PATH, REST_PATH
-from services.coordinator import (
+from collabgap.services.agent import PLAYERS, AgentSettings, SeatExecutor, build_card
+from collabgap.services.agent._app import JSONRPC_PATH, REST_PATH
+from collabgap.services.coordinator import (
     CheckReport,
     check_agent,
     check_report_json,
     render_check_report,
 )
-from services.coordinator._check import CARD_CHECKS, CONVERSATION_CHECKS
+from collabgap.services.coordinator.interop._check import CARD_CHECKS, CONVERSATION_CHECKS
 from tests._serving import serving
 from tests.conftest import Stack
 

@@ -11,12 +11,12 @@ from pathlib import Path
 
 from starlette.testclient import TestClient
 
-from services.coordinator import EpisodeRecord, Store, load_records, summarize
-from services.coordinator._view import ViewSource, create_view_app
-from services.coordinator._view_pages import episode_href, run_href
+from collabgap.services.coordinator import EpisodeRecord, Store, load_records, summarize
+from collabgap.services.coordinator.report._view import ViewSource, create_view_app
+from collabgap.services.coordinator.report._view_pages import episode_href, run_href
 from tests.conftest import Stack
 
-COMMAND = [sys.executable, "-m", "services"]
+COMMAND = [sys.executable, "-m", "collabgap.services"]
 
 
 def children_of(pid: int) -> set[int]:

@@ -13,9 +13,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from services.coordinator import ServiceGroup, load_records
+from collabgap.services.coordinator import ServiceGroup, load_records
 
-COMMAND = [sys.executable, "-m", "services"]
+COMMAND = [sys.executable, "-m", "collabgap.services"]
 
 
 @contextlib.contextmanager

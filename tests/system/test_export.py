@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
-from protocol import Seat
-from services.coordinator import (
+from collabgap.protocol import Seat
+from collabgap.services.coordinator import (
     EpisodeRecord,
     ExportOptions,
     ExportTally,
@@ -26,12 +26,12 @@ from services.coordinator import (
     load_records,
     load_run_file,
 )
-from services.coordinator._model_input import RequestIndex
+from collabgap.services.coordinator.report._model_input import RequestIndex
 from tests.docs.test_examples import DOCS, load_example
 
 from .conftest import FAKE_KEY, llm_options
 
-COMMAND = [sys.executable, "-m", "services"]
+COMMAND = [sys.executable, "-m", "collabgap.services"]
 LOADER = load_example("load_export")
 RUN = """\
 name = "export"

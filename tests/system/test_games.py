@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from protocol import MazeParams
-from services.coordinator import EpisodeRecord, EpisodeSpec, ExplicitMaze, SeatSpec, run_episodes
+from collabgap.protocol import MazeParams
+from collabgap.services.coordinator import EpisodeRecord, EpisodeSpec, ExplicitMaze, SeatSpec, run_episodes
 from tests.conftest import Stack
 
 MAZE_6 = ["@.#..#", "..##..", ".#...#", ".##...", ".#..#.", ".....*"]

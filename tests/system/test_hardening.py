@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from protocol import MazeParams
-from services.coordinator import AgentConnection, AgentUnreachableError, EpisodeSpec, SeatSpec, ServiceGroup, run_episodes
+from collabgap.protocol import MazeParams
+from collabgap.services.coordinator import AgentConnection, AgentUnreachableError, EpisodeSpec, SeatSpec, ServiceGroup, run_episodes
 from tests.conftest import Stack
 
-COMMAND = [sys.executable, "-m", "services"]
+COMMAND = [sys.executable, "-m", "collabgap.services"]
 BACKSTOP_S = 60
 """Only so that a regression fails instead of hanging; the deadlines under test are seconds."""
 

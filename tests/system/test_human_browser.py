@@ -19,7 +19,7 @@ from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.wait import WebDriverWait
 
-from services.coordinator import EpisodeRecord, RunOutcome, RunProgress, execute_run, load_records, load_run_file, \
+from collabgap.services.coordinator import EpisodeRecord, RunOutcome, RunProgress, execute_run, load_records, load_run_file, \
     run_paths
 from tests._browser import chromium, console_errors
 

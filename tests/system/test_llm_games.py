@@ -8,8 +8,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from protocol import MazeParams
-from services.coordinator import EpisodeRecord, EpisodeSpec, ExplicitMaze, SeatSpec, Store, run_episodes
+from collabgap.protocol import MazeParams
+from collabgap.services.coordinator import EpisodeRecord, EpisodeSpec, ExplicitMaze, SeatSpec, Store, run_episodes
 from tests.conftest import Stack
 
 from .conftest import FAKE_KEY, LLMStack
@@ -103,7 +103,7 @@ async def test_a_broken_vendor_fails_only_its_agents_games(stack: Stack, llm: LL
 
 
 async def test_a_vendor_that_is_down_fails_its_agents_games(stack: Stack, tmp_path: Path) -> None:
-    from services.coordinator import ServiceGroup, free_port
+    from collabgap.services.coordinator import ServiceGroup, free_port
 
     from .conftest import llm_options
 

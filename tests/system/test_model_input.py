@@ -5,15 +5,15 @@ from __future__ import annotations
 
 from importlib import resources
 
-from protocol import ModelMessage, Seat, expand_calls
-from services.coordinator import EpisodeRecord, Prompts
-from services.coordinator._report_html import episode_view
+from collabgap.protocol import ModelMessage, Seat, expand_calls
+from collabgap.services.coordinator import EpisodeRecord, Prompts
+from collabgap.services.coordinator.report._report_html import episode_view
 from tests.conftest import Stack
 
 from .conftest import LLMStack
 from .test_llm_games import episode, play, set_faults
 
-SYSTEM_PROMPT = resources.files("services.agent").joinpath("prompts/system.md").read_text()
+SYSTEM_PROMPT = resources.files("collabgap.services.agent").joinpath("prompts/system.md").read_text()
 
 
 def seat_requests(record: EpisodeRecord) -> list[list[ModelMessage]]:

@@ -12,9 +12,9 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webelement import WebElement
 from starlette.staticfiles import StaticFiles
 
-from protocol import ModelCall, ModelMessage, expand_calls
-from services.coordinator import Prompts
-from services.coordinator._report import build_report
+from collabgap.protocol import ModelCall, ModelMessage, expand_calls
+from collabgap.services.coordinator import Prompts
+from collabgap.services.coordinator.report._report import build_report
 from tests._browser import console_errors
 from tests._serving import serving
 from tests.conftest import Stack

@@ -21,7 +21,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from services.coordinator import EpisodeRecord, EpisodeSpec, ExplicitMaze, SeatSpec, ServiceGroup, run_episodes
+from collabgap.services.coordinator import EpisodeRecord, EpisodeSpec, ExplicitMaze, SeatSpec, ServiceGroup, run_episodes
 from tests._serving import serving
 from tests.conftest import Stack
 

@@ -33,9 +33,9 @@ import pytest
 
 pytest.importorskip("ray", reason="Ray is not installed: `pip install 'collabgap[ray]'` runs these tests")
 
-from services.coordinator import Store, load_run_file  # noqa: E402
-from services.coordinator._ray import EndpointLimiter, LeaseLostError  # noqa: E402
-from services.coordinator._run import plan_run  # noqa: E402
+from collabgap.services.coordinator import Store, load_run_file  # noqa: E402
+from collabgap.services.coordinator.scale._ray import EndpointLimiter, LeaseLostError  # noqa: E402
+from collabgap.services.coordinator.runs._run import plan_run  # noqa: E402
 
 from ._netns import NetnsLab, child_env, open_lab  # noqa: E402
 
@@ -58,7 +58,8 @@ KILL_AT = 1 / 3
 DRIVER = f"""
 import json, logging, sys
 from pathlib import Path
-from services.coordinator import RunProgress, execute_run, load_run_file
+from collabgap.services.coordinator import RunProgress, execute_run, load_run_file
+from collabgap.services.coordinator.scale import RayBackend
 
 path, address, kill_at = Path(sys.argv[1]), sys.argv[2], float(sys.argv[3])
 nodes, lost, told = set(), [], []
@@ -70,7 +71,7 @@ class Watch(logging.Handler):
         if hasattr(record, "lost_player"):
             lost.append(record.lost_player)
 
-logger = logging.getLogger("services.coordinator._ray")
+logger = logging.getLogger("collabgap.services.coordinator.scale._ray")
 logger.setLevel(logging.INFO)
 logger.addHandler(Watch())
 
@@ -83,7 +84,7 @@ def tell_at_kill_at(progress):
         report(kill=progress.done)
 
 outcome = execute_run(load_run_file(path), path, progress=RunProgress(listeners=[tell_at_kill_at]),
-                      ray_address=address)
+                      backend=RayBackend(address))
 report(complete=outcome.complete, errors=outcome.errors, played=outcome.played, planned=outcome.planned,
        nodes=sorted(nodes), lost=lost)
 """

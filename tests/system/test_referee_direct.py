@@ -10,8 +10,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from protocol import REFEREE_EXTENSION
-from services.coordinator import SeatSpec, ServiceGroup
+from collabgap.protocol import REFEREE_EXTENSION
+from collabgap.services.coordinator import SeatSpec, ServiceGroup
 from tests.conftest import Stack
 
 from .conftest import FAKE_KEY, LLMStack, llm_options

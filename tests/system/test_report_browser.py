@@ -17,8 +17,8 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support.select import Select
 
-from services.coordinator import DemoSettings, EpisodeRecord, run_demo
-from services.coordinator._report import build_report
+from collabgap.services.coordinator import DemoSettings, EpisodeRecord, run_demo
+from collabgap.services.coordinator.report._report import build_report
 from tests._browser import chromium, console_errors
 
 Played = tuple[str, list[EpisodeRecord]]

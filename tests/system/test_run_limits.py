@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from services.coordinator import (
+from collabgap.services.coordinator import (
     RunProgress,
     ServiceGroup,
     Store,
@@ -90,7 +90,7 @@ def test_a_token_budget_stops_the_run_and_a_larger_one_finishes_it(tmp_path: Pat
 
 def start_referee(port: int, log: Path) -> subprocess.Popen[bytes]:
     with log.open("ab") as sink:
-        referee = subprocess.Popen([sys.executable, "-m", "services", "referee", "serve", "--port", str(port)],
+        referee = subprocess.Popen([sys.executable, "-m", "collabgap.services", "referee", "serve", "--port", str(port)],
                                    env={**os.environ, "COLLABGAP_REFEREE_TOKEN": "retry-token"}, stdout=sink,
                                    stderr=subprocess.STDOUT)
     with httpx.Client() as http:

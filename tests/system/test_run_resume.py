@@ -12,11 +12,11 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
-from services.coordinator import Store, load_run_file
-from services.coordinator._run import plan_run
+from collabgap.services.coordinator import Store, load_run_file
+from collabgap.services.coordinator.runs._run import plan_run
 
 EXAMPLE = Path(__file__).parents[2] / "examples" / "scripted-run.toml"
-COMMAND = [sys.executable, "-m", "services", "run"]
+COMMAND = [sys.executable, "-m", "collabgap.services", "run"]
 
 
 def run_file(tmp_path: Path) -> Path:

@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from services.coordinator import Store, load_run_file
-from services.coordinator._run import plan_run
+from collabgap.services.coordinator import Store, load_run_file
+from collabgap.services.coordinator.runs._run import plan_run
 
 from tests._postgres import fresh_schema
 
-COMMAND = [sys.executable, "-m", "services", "run"]
+COMMAND = [sys.executable, "-m", "collabgap.services", "run"]
 RUN_FILE = """\
 name = "shared"
 runs_dir = "{runs}"

@@ -17,12 +17,12 @@ import pytest
 from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.engine import make_url
 
-from services.coordinator import ServiceGroup
+from collabgap.services.coordinator import ServiceGroup
 
 from tests._postgres import fresh_schema
 from .test_cli import children_of
 
-COMMAND = [sys.executable, "-m", "services"]
+COMMAND = [sys.executable, "-m", "collabgap.services"]
 KEY_VARIABLE = "COLLABGAP_SECRET_TEST_KEY"
 RUN_FILE = """\
 name = "secrets"

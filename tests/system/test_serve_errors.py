@@ -7,9 +7,9 @@ import socket
 import subprocess
 import sys
 
-from services.coordinator import free_port
+from collabgap.services.coordinator import free_port
 
-SERVE = [sys.executable, "-m", "services"]
+SERVE = [sys.executable, "-m", "collabgap.services"]
 
 
 def serve(*arguments: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:

@@ -8,8 +8,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from protocol import SEATS, MazeParams, expand_calls
-from services.coordinator import (
+from collabgap.protocol import SEATS, MazeParams, expand_calls
+from collabgap.services.coordinator import (
     EpisodeRecord,
     EpisodeSpec,
     ExplicitMaze,

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from protocol import (
+from collabgap.protocol import (
     COMPLETION_PHRASE,
     SEATS,
     HistoryEntry,
@@ -24,7 +24,7 @@ from protocol import (
     label_message,
     render_map,
 )
-from services.coordinator import AgentConnection, SeatSpec
+from collabgap.services.coordinator import AgentConnection, SeatSpec
 from tests.conftest import Stack
 from tests.referee.test_tools import MAZE_6, as_coordinator, call, mcp_as
 

@@ -9,14 +9,14 @@ import subprocess
 import sys
 from pathlib import Path
 
-from services.coordinator import Store, load_run_file
-from services.coordinator._analysis import Analysis, Cell
-from services.coordinator._run import plan_run
-from services.coordinator._store_reader import EpisodeFilter, StoreReader
+from collabgap.services.coordinator import Store, load_run_file
+from collabgap.services.coordinator.analysis._analysis import Analysis, Cell
+from collabgap.services.coordinator.runs._run import plan_run
+from collabgap.services.coordinator.report._store_reader import EpisodeFilter, StoreReader
 
 from .test_run_resume import stop_midway, stored
 
-COMMAND = [sys.executable, "-m", "services"]
+COMMAND = [sys.executable, "-m", "collabgap.services"]
 RUN = """
 name = "teams"
 grader = "grader"
@@ -104,7 +104,7 @@ def report_cells(run_dir: Path) -> list[Cell]:
 
 
 def test_play_with_three_seats_solves_a_game_with_three_scripted_cartographers(tmp_path: Path) -> None:
-    from services.coordinator import ServiceGroup
+    from collabgap.services.coordinator import ServiceGroup
 
     with ServiceGroup(log_dir=tmp_path / "logs") as services:
         urls = [services.start_agent("scripted:cartographer") for _ in range(3)]

@@ -14,8 +14,8 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support.select import Select
 from selenium.webdriver.support.wait import WebDriverWait
 
-from services.coordinator import EpisodeRecord, Store
-from services.coordinator._view import ViewSource, create_view_app
+from collabgap.services.coordinator import EpisodeRecord, Store
+from collabgap.services.coordinator.report._view import ViewSource, create_view_app
 from tests._browser import console_errors
 from tests._serving import serving
 from tests.conftest import Stack

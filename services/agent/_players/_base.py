@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
-from protocol import GradeRequest, ModelCall, SeatEnd, SeatStart, SeatTurn, Usage
+from collabgap.protocol import GradeRequest, ModelCall, SeatEnd, SeatStart, SeatTurn, Usage
 
 PlayerInput = SeatStart | SeatTurn | GradeRequest
 

@@ -21,7 +21,7 @@ from pathlib import Path
 from a2a.utils.errors import InvalidParamsError
 from pydantic import SecretStr
 
-from protocol import GradeRequest, ModelCall, ModelMessage, ModelToolCall, SeatStart, SeatTurn, Usage, shared_prefix
+from collabgap.protocol import GradeRequest, ModelCall, ModelMessage, ModelToolCall, SeatStart, SeatTurn, Usage, shared_prefix
 
 from .._seat_tools import SEAT_TOOLS, SeatTools, ToolResult
 from .._vendors import ChatMessage, Completion, ToolChoice, ToolDefinition, Vendor
@@ -46,7 +46,7 @@ def default_system_prompt(start: SeatStart) -> str | None:
     if start.mode == "paper" and not _relayed(start):
         return None
     name = ("system-paper" if start.mode == "paper" else "system") + ("-team" if start.condition == "team" else "")
-    return resources.files("services.agent").joinpath(f"prompts/{name}.md").read_text()
+    return resources.files("collabgap.services.agent").joinpath(f"prompts/{name}.md").read_text()
 
 
 def load_system_prompt(path: Path | None) -> str | None:

@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 from a2a.utils.errors import InvalidParamsError
 
-from protocol import (
+from collabgap.protocol import (
     GradeRequest,
     Knowledge,
     SeatStart,

@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 
-from protocol import Usage
+from collabgap.protocol import Usage
 
 from ._base import (
     ChatMessage,

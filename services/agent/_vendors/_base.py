@@ -11,7 +11,7 @@ from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, SecretStr, field_validator
 
-from protocol import Usage
+from collabgap.protocol import Usage
 
 from .._errors import AgentServiceError
 

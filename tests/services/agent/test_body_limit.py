@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from services.coordinator import ServiceGroup
+from collabgap.services.coordinator import ServiceGroup
 
 MiB = 1 << 20
 JSONRPC = "/a2a/jsonrpc/"

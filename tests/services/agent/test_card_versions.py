@@ -13,7 +13,7 @@ from a2a.compat.v0_3.types import AgentCard as AgentCard03
 from a2a.types import AgentCard
 from google.protobuf.json_format import ParseDict
 
-from services.coordinator import ServiceGroup
+from collabgap.services.coordinator import ServiceGroup
 
 TOKEN = "card-versions-token"
 CARD = "/.well-known/agent-card.json"

@@ -10,9 +10,9 @@ from collections.abc import AsyncIterator, Iterator
 import httpx
 import pytest
 
-from protocol import MazeParams, SeatEnd, SeatStart, generate_maze, render_map, split_views
-from services.agent import HumanSettings, create_human_app
-from services.coordinator import AgentConnection, AgentTimeoutError, AuthFailureError, SeatReply
+from collabgap.protocol import MazeParams, SeatEnd, SeatStart, generate_maze, render_map, split_views
+from collabgap.services.agent import HumanSettings, create_human_app
+from collabgap.services.coordinator import AgentConnection, AgentTimeoutError, AuthFailureError, SeatReply
 from tests._serving import serving
 
 WAIT_S = 5.0

@@ -3,10 +3,10 @@ request before it (issue 9, item 7); the real referee, a scripted stand-in for t
 
 from __future__ import annotations
 
-from protocol import ModelCall, ModelMessage, ModelToolCall, SeatTurn, expand_calls
-from services.agent import LLMPlayer, PlayerReply
-from services.agent._executor import MAX_CALLS_CHARS, reply_metadata
-from services.agent._players._llm import model_message
+from collabgap.protocol import ModelCall, ModelMessage, ModelToolCall, SeatTurn, expand_calls
+from collabgap.services.agent import LLMPlayer, PlayerReply
+from collabgap.services.agent._executor import MAX_CALLS_CHARS, reply_metadata
+from collabgap.services.agent._players._llm import model_message
 from tests.conftest import Stack
 
 from .test_referee_direct_player import ScriptedVendor, call, new_game, start

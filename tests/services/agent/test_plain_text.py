@@ -14,7 +14,7 @@ from a2a.helpers import get_artifact_text, get_message_text, new_data_part
 from a2a.types import Message, Part, Role, SendMessageRequest, StreamResponse, TaskState
 from a2a.utils.errors import InvalidParamsError
 
-from protocol import SEAT_SKILL
+from collabgap.protocol import SEAT_SKILL
 from tests.conftest import Stack
 
 BINDINGS = ["JSONRPC", "HTTP+JSON"]

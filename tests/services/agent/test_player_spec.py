@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from services.agent import AgentSettings, PlayerSpecError, create_agent_app, parse_player
-from services.coordinator import ConfigError, load_run_file
+from collabgap.services.agent import AgentSettings, PlayerSpecError, create_agent_app, parse_player
+from collabgap.services.coordinator import ConfigError, load_run_file
 
 FORMS = ("scripted:cartographer, scripted:follower, scripted:grader, openai:<model>, anthropic:<model> "
          "(or openai/<model>, anthropic/<model>)")
-COMMAND = [sys.executable, "-m", "services"]
+COMMAND = [sys.executable, "-m", "collabgap.services"]
 
 
 @pytest.mark.parametrize(("spec", "kind", "name"), [

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from a2a.utils.errors import InvalidParamsError
 
-from protocol import REFEREE_EXTENSION, SeatStart, SeatTurn, Usage
-from services.agent import (
+from collabgap.protocol import REFEREE_EXTENSION, SeatStart, SeatTurn, Usage
+from collabgap.services.agent import (
     AgentSettings,
     LLMPlayer,
     PlayerSpecError,
@@ -19,9 +19,9 @@ from services.agent import (
     build_card,
     create_agent_app,
 )
-from services.agent._players._llm import MAX_TOOL_ROUNDS
-from services.agent._vendors import ChatMessage, Completion, ToolCall, ToolChoice, ToolDefinition
-from services.coordinator import RefereeClient, free_port
+from collabgap.services.agent._players._llm import MAX_TOOL_ROUNDS
+from collabgap.services.agent._vendors import ChatMessage, Completion, ToolCall, ToolChoice, ToolDefinition
+from collabgap.services.coordinator import RefereeClient, free_port
 from tests.conftest import Stack
 
 MAZE = ["@.#..#", "..##..", ".#...#", ".##...", ".#..#.", ".....*"]

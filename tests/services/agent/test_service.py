@@ -7,9 +7,9 @@ import uuid
 import httpx
 import pytest
 
-from protocol import MazeParams, SeatEnd, SeatStart, SeatTurn, generate_maze, split_views
-from services.agent import SKILL_ID, AgentSettings, create_agent_app
-from services.coordinator import AgentConnection, ProtocolViolationError
+from collabgap.protocol import MazeParams, SeatEnd, SeatStart, SeatTurn, generate_maze, split_views
+from collabgap.services.agent import SKILL_ID, AgentSettings, create_agent_app
+from collabgap.services.coordinator import AgentConnection, ProtocolViolationError
 from tests.conftest import Stack
 
 
@@ -100,7 +100,7 @@ async def test_bearer_token_guards_calls_but_not_the_card() -> None:
 
 
 def test_unknown_player_is_refused_with_the_known_ones() -> None:
-    from services.agent import PlayerSpecError
+    from collabgap.services.agent import PlayerSpecError
 
     with pytest.raises(PlayerSpecError, match="scripted:cartographer"):
         create_agent_app(AgentSettings(player="scripted:nobody", public_url="http://x"))
@@ -115,7 +115,7 @@ async def test_card_also_declares_the_a2a_0_3_interface(stack: Stack) -> None:
 
 async def test_an_a2a_0_3_client_drives_a_whole_game(stack: Stack) -> None:
     """Issue 5: an a2a-sdk client in 0.3 mode plays a game against our agent service."""
-    from services.coordinator import EpisodeSpec, ExplicitMaze, RefereeClient, play_episode
+    from collabgap.services.coordinator import EpisodeSpec, ExplicitMaze, RefereeClient, play_episode
 
     maze = ExplicitMaze(rows=["@.#..#", "..##..", ".#...#", ".##...", ".#..#.", ".....*"],
                         views=[["@?#???", "..????", ".?.??#", "?#?.??", ".#..?.", "??...*"],

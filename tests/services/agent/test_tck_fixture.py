@@ -13,8 +13,8 @@ from a2a.helpers import get_artifact_text, get_data_parts, get_message_text
 from a2a.types import Message, Part, Role, SendMessageRequest, StreamResponse, TaskState
 from a2a.utils.errors import ContentTypeNotSupportedError
 
-from services.agent import AgentSettings, create_agent_app
-from services.agent._tck import scenario_prefix
+from collabgap.services.agent import AgentSettings, create_agent_app
+from collabgap.services.agent._tck import scenario_prefix
 
 BASE = "http://tck-fixture.test"
 BINDINGS = ["JSONRPC", "HTTP+JSON"]

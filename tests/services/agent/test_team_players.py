@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from protocol import (
+from collabgap.protocol import (
     COMPLETION_PHRASE,
     SEATS,
     Direction,
@@ -26,8 +26,8 @@ from protocol import (
     label_message,
     split_views,
 )
-from referee import Game
-from services.agent import PLAYERS
+from collabgap.referee import Game
+from collabgap.services.agent import PLAYERS
 
 MAZE_6 = ("@.#..#", "..##..", ".#...#", ".##...", ".#..#.", ".....*")
 """The paper's 6x6 maze; its shortest route takes 10 moves."""

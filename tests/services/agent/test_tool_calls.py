@@ -8,12 +8,12 @@ from collections.abc import AsyncIterator, Callable
 import httpx
 import pytest
 
-from services.agent import VendorSpec
-from services.agent._seat_tools import SEAT_TOOLS
-from services.agent._vendors import AnthropicMessages, ChatMessage, EndpointClient, OpenAIChat, ToolCall, Vendor
-from services.agent._vendors._anthropic import _turns
-from services.agent._vendors._base import read_arguments
-from services.fake_llm import FakeVendorSettings, create_fake_vendor_app
+from collabgap.services.agent import VendorSpec
+from collabgap.services.agent._seat_tools import SEAT_TOOLS
+from collabgap.services.agent._vendors import AnthropicMessages, ChatMessage, EndpointClient, OpenAIChat, ToolCall, Vendor
+from collabgap.services.agent._vendors._anthropic import _turns
+from collabgap.services.agent._vendors._base import read_arguments
+from collabgap.services.fake_llm import FakeVendorSettings, create_fake_vendor_app
 from tests.services.fake_llm._wire import TASK
 
 OPENING = ("Hello! Here is my whole map (rows top to bottom, ? = hidden from me):\n"

@@ -10,10 +10,10 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from services.agent import VendorError, VendorSpec
-from services.agent._vendors import ChatMessage, open_vendor
-from services.agent._vendors._scrub import scrub
-from services.fake_llm import FakeVendorSettings, create_fake_vendor_app
+from collabgap.services.agent import VendorError, VendorSpec
+from collabgap.services.agent._vendors import ChatMessage, open_vendor
+from collabgap.services.agent._vendors._scrub import scrub
+from collabgap.services.fake_llm import FakeVendorSettings, create_fake_vendor_app
 from tests._serving import serving
 from tests.services.fake_llm._wire import TASK, openai_body
 

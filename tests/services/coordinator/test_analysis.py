@@ -7,8 +7,8 @@ import random
 
 import pytest
 
-from protocol import Condition, MazeParams, Mode, Seat, Usage
-from services.coordinator import (
+from collabgap.protocol import Condition, MazeParams, Mode, Seat, Usage
+from collabgap.services.coordinator import (
     AttemptRecord,
     EpisodeError,
     EpisodeRecord,
@@ -19,10 +19,10 @@ from services.coordinator import (
     SeatSpec,
     summarize,
 )
-from services.coordinator._analysis import Analysis, analyze, model_id
-from services.coordinator._errors import ErrorKind
-from services.coordinator._records import AgentErrorPolicy
-from services.coordinator._stats import cluster_bootstrap, wilson
+from collabgap.services.coordinator.analysis._analysis import Analysis, analyze, model_id
+from collabgap.services.coordinator._errors import ErrorKind
+from collabgap.services.coordinator._records import AgentErrorPolicy
+from collabgap.services.coordinator.analysis._stats import cluster_bootstrap, wilson
 
 ALPHA = SeatSpec(name="alpha", url="http://127.0.0.1:9001")
 BETA = SeatSpec(name="beta", url="http://127.0.0.1:9002")

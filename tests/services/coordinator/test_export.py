@@ -5,8 +5,8 @@ from __future__ import annotations
 import io
 import json
 
-from protocol import MazeParams, ModelCall, ModelMessage, ModelToolCall, Usage
-from services.coordinator import (
+from collabgap.protocol import MazeParams, ModelCall, ModelMessage, ModelToolCall, Usage
+from collabgap.services.coordinator import (
     EpisodeError,
     EpisodeRecord,
     EpisodeSpec,

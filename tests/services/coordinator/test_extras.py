@@ -19,8 +19,8 @@ def run_without(package: str, code: str, *args: str) -> subprocess.CompletedProc
 def test_without_pyarrow_the_report_is_written_all_but_its_parquet_file(tmp_path: Path) -> None:
     done = run_without("pyarrow", """
 from pathlib import Path
-from services.coordinator import ConfigError, build_report
-from services.coordinator._report import write_episodes_parquet
+from collabgap.services.coordinator import ConfigError, build_report
+from collabgap.services.coordinator.report._report import write_episodes_parquet
 out = Path(sys.argv[1])
 files = build_report([], out)
 print(files.episodes_parquet, sorted(p.name for p in out.iterdir()))
@@ -36,7 +36,7 @@ except ConfigError as exc:
 
 
 def test_without_psycopg_a_postgresql_store_names_the_extra_in_one_line(tmp_path: Path) -> None:
-    done = run_without("psycopg", "from services._cli import main\nsys.argv[0] = 'collabgap'\nmain()\n",
+    done = run_without("psycopg", "from collabgap.services._cli import main\nsys.argv[0] = 'collabgap'\nmain()\n",
                        "report", str(tmp_path), "--store", "postgresql://collabgap@127.0.0.1:1/collabgap")
     assert done.returncode == 2
     assert done.stderr == ("error: a PostgreSQL store needs psycopg, which is not installed here: "

@@ -11,12 +11,12 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from services.coordinator import EpisodeRecord, RelaySpec, Store
-from services.coordinator._analysis import Analysis, analyze
-from services.coordinator._figures import FORMATS, gap_chart, pair_heatmap, relay_chart, write_figures
+from collabgap.services.coordinator import EpisodeRecord, RelaySpec, Store
+from collabgap.services.coordinator.analysis._analysis import Analysis, analyze
+from collabgap.services.coordinator.report._figures import FORMATS, gap_chart, pair_heatmap, relay_chart, write_figures
 from tests.services.coordinator.test_report import FULL, MINI, NORTH, SOUTH, episode
 
-COMMAND = [sys.executable, "-m", "services"]
+COMMAND = [sys.executable, "-m", "collabgap.services"]
 RUN = "paper-figures"
 SVG = "{http://www.w3.org/2000/svg}"
 

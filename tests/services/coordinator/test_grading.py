@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from protocol import Maze, grade_route
-from services.coordinator import GraderError
-from services.coordinator._grader_answer import parse_grading
+from collabgap.protocol import Maze, grade_route
+from collabgap.services.coordinator import GraderError
+from collabgap.services.coordinator.game._grader_answer import parse_grading
 
 PAPER_MAZE_6 = Maze.parse(["@.#..#", "..##..", ".#...#", ".##...", ".#..#.", ".....*"])
 SCHEMA = """route_schema:

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from protocol import MazeParams
-from services.coordinator import (
+from collabgap.protocol import MazeParams
+from collabgap.services.coordinator import (
     ConfigError,
     EpisodeRecord,
     EpisodeSpec,
@@ -20,8 +20,8 @@ from services.coordinator import (
     load_run_file,
     plan_run,
 )
-from services.coordinator._analysis import analyze
-from services.coordinator._report import build_report
+from collabgap.services.coordinator.analysis._analysis import analyze
+from collabgap.services.coordinator.report._report import build_report
 
 RUN = '''name = "baseline"
 
@@ -60,7 +60,7 @@ def test_a_person_elsewhere_is_named_by_url_and_human(tmp_path: Path) -> None:
 
 
 def test_agent_serve_does_not_seat_a_person() -> None:
-    done = subprocess.run([sys.executable, "-m", "services", "agent", "serve", "--player", "human", "--port", "1"],
+    done = subprocess.run([sys.executable, "-m", "collabgap.services", "agent", "serve", "--player", "human", "--port", "1"],
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 2 and "unknown player 'human'" in done.stderr
 

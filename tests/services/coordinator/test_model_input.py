@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from protocol import ModelCall, ModelMessage
-from services.coordinator._model_input import RequestIndex
+from collabgap.protocol import ModelCall, ModelMessage
+from collabgap.services.coordinator.report._model_input import RequestIndex
 
 SYSTEM, TASK, SAID, PARTNER = (ModelMessage(role=role, content=text) for role, text in [
     ("system", "relay"), ("user", "[user]: task"), ("assistant", "down?"), ("user", "[other agent]: yes")])

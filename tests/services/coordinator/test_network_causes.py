@@ -6,10 +6,10 @@ import httpx
 import pytest
 from a2a.client.errors import A2AClientError
 
-from services.coordinator import AgentUnreachableError, RefereeClient
-from services.coordinator._errors import RefereeUnavailableError
-from services.coordinator._launch import free_port
-from services.coordinator._seat_client import seat_boundary
+from collabgap.services.coordinator import AgentUnreachableError, RefereeClient
+from collabgap.services.coordinator._errors import RefereeUnavailableError
+from collabgap.services.coordinator.runs._launch import free_port
+from collabgap.services.coordinator.game._seat_client import seat_boundary
 
 
 def test_a_reset_connection_to_an_agent_names_the_reset() -> None:

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from protocol import Usage
-from services.coordinator import ConfigError, PriceTable
+from collabgap.protocol import Usage
+from collabgap.services.coordinator import ConfigError, PriceTable
 
 PACKAGED = PriceTable.load()
 

@@ -11,8 +11,8 @@ import pyarrow.parquet as pq
 import pytest
 from rich.console import Console
 
-from protocol import MazeParams, Mode, MoveRecord, Usage
-from services.coordinator import (
+from collabgap.protocol import MazeParams, Mode, MoveRecord, Usage
+from collabgap.services.coordinator import (
     EpisodeError,
     EpisodeRecord,
     EpisodeSpec,
@@ -20,8 +20,8 @@ from services.coordinator import (
     Score,
     SeatSpec,
 )
-from services.coordinator._analysis import Analysis
-from services.coordinator._report import CELL_COLUMNS, ReportFiles, build_report, episode_schema, terminal_tables
+from collabgap.services.coordinator.analysis._analysis import Analysis
+from collabgap.services.coordinator.report._report import CELL_COLUMNS, ReportFiles, build_report, episode_schema, terminal_tables
 
 MINI = SeatSpec(name="gpt-4.1-mini", url="http://127.0.0.1:9001")
 FULL = SeatSpec(name="gpt-4.1", url="http://127.0.0.1:9002")

@@ -8,8 +8,8 @@ import pytest
 from a2a.helpers import new_text_part
 from google.protobuf.struct_pb2 import Struct
 
-from protocol import ModelCall, ModelMessage
-from services.coordinator._seat_client import read_reply
+from collabgap.protocol import ModelCall, ModelMessage
+from collabgap.services.coordinator.game._seat_client import read_reply
 
 CALL = ModelCall(shared=0, messages=[ModelMessage(role="user", content="[user]: Find the goal.")])
 USAGE = {"model": "m", "prompt_tokens": 12, "completion_tokens": 3}

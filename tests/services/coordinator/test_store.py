@@ -19,8 +19,8 @@ import pytest
 from sqlalchemy import Connection, create_engine, text
 from sqlalchemy.engine import make_url
 
-from protocol import MazeParams, MoveRecord, Usage, VoteRecord
-from services.coordinator import (
+from collabgap.protocol import MazeParams, MoveRecord, Usage, VoteRecord
+from collabgap.services.coordinator import (
     AttemptRecord,
     EpisodeError,
     EpisodeRecord,
@@ -32,8 +32,8 @@ from services.coordinator import (
     Score,
     SeatSpec,
 )
-from services.coordinator._errors import StoreError, StoreVersionError
-from services.coordinator._store import SCHEMA_VERSION, Store
+from collabgap.services.coordinator._errors import StoreError, StoreVersionError
+from collabgap.services.coordinator.runs._store import SCHEMA_VERSION, Store
 from tests._postgres import fresh_schema
 
 RUN = "run-2026-05-09"
@@ -274,8 +274,8 @@ def test_store_reopens_after_the_writing_process_was_killed(store_url: str) -> N
 
 KILLED_WRITER = f"""
 import os, sys
-from services.coordinator import EpisodeRecord
-from services.coordinator._store import Store
+from collabgap.services.coordinator import EpisodeRecord
+from collabgap.services.coordinator.runs._store import Store
 store = Store.open(sys.argv[1])
 store.start_run(sys.argv[2], {CONFIG!r}, {PROVENANCE!r})
 store.save_episode(sys.argv[2], EpisodeRecord.model_validate_json(sys.stdin.read()))

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from services.coordinator import EpisodeRecord, SeatSpec
-from services.coordinator._analysis import Analysis
-from services.coordinator._report import build_report
+from collabgap.services.coordinator import EpisodeRecord, SeatSpec
+from collabgap.services.coordinator.analysis._analysis import Analysis
+from collabgap.services.coordinator.report._report import build_report
 from tests.services.coordinator.test_report import MINI, NORTH, SOUTH, episode
 
 AWKWARD = SeatSpec(name="gpt_4 & co | 100% {best} #1 [x]", url="http://127.0.0.1:9007")

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from protocol import SeatStart
-from protocol._policy import team_size
-from services.coordinator import ConfigError, MessageRecord, Prompts, load_run_file
-from services.coordinator._plan import expand
+from collabgap.protocol import SeatStart
+from collabgap.protocol._policy import team_size
+from collabgap.services.coordinator import ConfigError, MessageRecord, Prompts, load_run_file
+from collabgap.services.coordinator.runs._plan import expand
 
 RUN = """\
 name = "t"

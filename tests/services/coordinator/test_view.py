@@ -12,8 +12,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from services.coordinator import EpisodeRecord, MessageRecord, Store, analyze, execute_run, load_run_file
-from services.coordinator._view import ViewSource, create_view_app
+from collabgap.services.coordinator import EpisodeRecord, MessageRecord, Store, analyze, execute_run, load_run_file
+from collabgap.services.coordinator.report._view import ViewSource, create_view_app
 from tests._serving import serving
 from tests.conftest import Stack
 from tests.system._rude_agent import app as rude_app

@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from services.fake_llm import FakeVendorSettings, create_fake_vendor_app
+from collabgap.services.fake_llm import FakeVendorSettings, create_fake_vendor_app
 from tests._serving import serving
 
 Connect = Callable[..., httpx.AsyncClient]

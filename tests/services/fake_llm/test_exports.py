@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from services import fake_llm
+from collabgap.services import fake_llm
 from tests._surface import assert_public_surface
 
 

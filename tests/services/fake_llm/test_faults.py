@@ -9,7 +9,7 @@ import httpx
 import pydantic
 import pytest
 
-from services.fake_llm import FakeVendorSettings
+from collabgap.services.fake_llm import FakeVendorSettings
 
 from ._wire import (
     ANTHROPIC_HEADERS,

@@ -11,8 +11,8 @@ import httpx
 import pytest
 import yaml
 
-from protocol import SEATS, Direction, Maze, Seat, find_votes, label_message, render_map, split_views
-from referee import Game
+from collabgap.protocol import SEATS, Direction, Maze, Seat, find_votes, label_message, render_map, split_views
+from collabgap.referee import Game
 
 from ._wire import OPENAI_HEADERS
 from .conftest import Connect

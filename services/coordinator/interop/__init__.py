@@ -1,0 +1,5 @@
+"""Checking and assessing agents that are not ours: `check-agent` (the card, its interfaces, a probe game) and
+the assessor (an agent scored against the built-in partners).
+
+It plays through `game` and summarises through `analysis`; it never touches a run or a store.
+"""
