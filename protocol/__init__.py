@@ -25,6 +25,7 @@ from ._grading import CONVENTIONS, Convention, GradedRoute, grade_route
 from ._maze import (
     GOAL,
     HIDDEN,
+    MIN_SIZE,
     OPEN,
     START,
     WALL,
@@ -68,30 +69,39 @@ from ._messages import (
     shared_prefix,
     split_authors,
 )
-from ._policy import (
-    Knowledge,
-    Speaker,
-    Style,
-    cartographer_says,
-    follower_says,
-    relayed,
-    share_map,
+from ._referee_tools import (
+    CREATE_GAME,
+    END_GAME,
+    GAME_STATUS,
+    GET_GAME,
+    GET_VIEW,
+    GRADE_ROUTE,
+    PROPOSE_MOVE,
+    REFEREE_SEAT_TOOLS,
+    CreateGameArgs,
+    EndGameArgs,
+    GameArgs,
+    GradeRouteArgs,
+    ProposeMoveArgs,
+    RefereeTool,
+    SeatArgs,
+    ToolName,
 )
 from ._render import LEGEND, find_maps, render_map
-from ._scripted_grader import grade_transcript
 from ._scoring import Walk, walk, weighted_score
 from ._views import View, check_views, merge_views, split_views
 
 __all__ = [
-    "COMPLETION_PHRASE", "CONVENTIONS", "Cell", "CollabgapError", "Condition", "Convention", "CreatedGame",
-    "DATA_KEY", "Direction", "DirectionError", "EndReason", "Feedback", "GOAL", "GameMode", "GameRecord",
-    "GameStatus", "GradeRequest", "GradedRoute", "HIDDEN", "HistoryEntry", "Knowledge", "LEGEND", "Maze",
-    "MazeError", "MazeParams", "Mode", "ModelCall", "ModelMessage", "ModelToolCall", "MoveRecord", "OPEN",
-    "REFEREE_EXTENSION", "RULES_VERSION", "SEATS", "SEAT_SKILL", "SOLO_CONDITIONS", "START", "Seat", "SeatEnd",
-    "SeatEnvelope", "SeatMessage", "SeatStart", "SeatStatus", "SeatTurn", "SeatView", "Speaker", "Style", "Usage",
-    "View", "VoteOutcome", "VoteRecord", "VoteResult", "WALL", "Walk", "agent_name", "cartographer_says",
-    "check_views", "direction_between", "distances_from", "expand_calls", "find_maps", "find_votes",
-    "follower_says", "generate_maze", "grade_route", "grade_transcript", "label_message", "make_move",
-    "merge_views", "relayed", "render_map", "replay_moves", "says_done", "share_map", "shared_prefix",
-    "shortest_route", "split_authors", "split_views", "step", "walk", "weighted_score",
+    "COMPLETION_PHRASE", "CONVENTIONS", "CREATE_GAME", "Cell", "CollabgapError", "Condition", "Convention",
+    "CreateGameArgs", "CreatedGame", "DATA_KEY", "Direction", "DirectionError", "END_GAME", "EndGameArgs", "EndReason",
+    "Feedback", "GAME_STATUS", "GET_GAME", "GET_VIEW", "GOAL", "GRADE_ROUTE", "GameArgs", "GameMode", "GameRecord",
+    "GameStatus", "GradeRequest", "GradeRouteArgs", "GradedRoute", "HIDDEN", "HistoryEntry", "LEGEND", "MIN_SIZE",
+    "Maze", "MazeError", "MazeParams", "Mode", "ModelCall", "ModelMessage", "ModelToolCall", "MoveRecord", "OPEN",
+    "PROPOSE_MOVE", "ProposeMoveArgs", "REFEREE_EXTENSION", "REFEREE_SEAT_TOOLS", "RULES_VERSION", "RefereeTool",
+    "SEATS", "SEAT_SKILL", "SOLO_CONDITIONS", "START", "Seat", "SeatArgs", "SeatEnd", "SeatEnvelope", "SeatMessage",
+    "SeatStart", "SeatStatus", "SeatTurn", "SeatView", "ToolName", "Usage", "View", "VoteOutcome", "VoteRecord",
+    "VoteResult", "WALL", "Walk", "agent_name", "check_views", "direction_between", "distances_from", "expand_calls",
+    "find_maps", "find_votes", "generate_maze", "grade_route", "label_message", "make_move", "merge_views",
+    "render_map", "replay_moves", "says_done", "shared_prefix", "shortest_route", "split_authors", "split_views",
+    "step", "walk", "weighted_score",
 ]

@@ -21,19 +21,15 @@ from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from collabgap.protocol import (
-    CollabgapError,
-    Direction,
-    DirectionError,
+from collabgap.protocol import CollabgapError, Direction, DirectionError, find_votes, split_authors
+from collabgap.services.agent.scripted import (
     Knowledge,
     Speaker,
     Style,
     cartographer_says,
-    find_votes,
     follower_says,
     grade_transcript,
     relayed,
-    split_authors,
 )
 
 TASK_PREFIX = "[user]:"

@@ -51,7 +51,8 @@ def test_generated_maze_is_solvable_within_the_requested_route_length(params: Ma
     maze = generate_maze(params)
     assert maze.size == params.size
     assert maze.optimal_length is not None
-    assert params.min_path <= maze.optimal_length <= params.max_path
+    low, high = params.path_range
+    assert low <= maze.optimal_length <= high
 
 
 @settings(PROTOCOL, max_examples=60)

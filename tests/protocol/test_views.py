@@ -6,7 +6,20 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from collabgap.protocol import GOAL, HIDDEN, OPEN, START, WALL, Cell, Maze, MazeError, View, check_views, merge_views, split_views
+from collabgap.protocol import (
+    GOAL,
+    HIDDEN,
+    OPEN,
+    START,
+    WALL,
+    Cell,
+    Maze,
+    MazeError,
+    View,
+    check_views,
+    merge_views,
+    split_views,
+)
 
 PROTOCOL = settings.get_profile("protocol")
 
@@ -113,7 +126,7 @@ def test_view_check_rejects_a_view_that_contradicts_the_maze(maze: Maze, seed: i
     tampered = list(views)
     tampered[index] = _with(views[index], cell, lie)
     with pytest.raises(MazeError, match=f"view {index} shows"):
-        check_views(maze, tampered)
+        check_views(maze, tuple(tampered))
 
 
 @pytest.mark.parametrize("symbol", [START, GOAL])
@@ -124,7 +137,7 @@ def test_view_check_rejects_a_view_that_hides_start_or_goal(maze: Maze, seed: in
     views = list(split_views(maze, seed))
     views[index] = _with(views[index], maze.start if symbol == START else maze.goal, HIDDEN)
     with pytest.raises(MazeError, match=f"view {index} shows '\\?'"):
-        check_views(maze, views)
+        check_views(maze, tuple(views))
 
 
 @pytest.mark.parametrize(
@@ -139,7 +152,7 @@ def test_view_check_rejects_a_view_of_the_wrong_shape(view: View) -> None:
     """A view has the maze's N lines of N symbols (DESIGN.md §2)."""
     maze = Maze.parse(["@.#..#", "..##..", ".#...#", ".##...", ".#..#.", ".....*"])
     with pytest.raises(MazeError, match="is not 6x6"):
-        check_views(maze, [view])
+        check_views(maze, (view,))
 
 
 def test_merging_no_views_is_an_error() -> None:

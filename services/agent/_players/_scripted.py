@@ -1,4 +1,4 @@
-"""Scripted players: deterministic policies from `protocol`, reading the seat data part (offline, no model)."""
+"""Scripted players: the deterministic policies of `..scripted`, reading the seat data part (offline, no model)."""
 
 from __future__ import annotations
 
@@ -6,19 +6,9 @@ from collections.abc import Callable
 
 from a2a.utils.errors import InvalidParamsError
 
-from collabgap.protocol import (
-    GradeRequest,
-    Knowledge,
-    SeatStart,
-    SeatTurn,
-    Speaker,
-    Style,
-    cartographer_says,
-    follower_says,
-    grade_transcript,
-    relayed,
-)
+from collabgap.protocol import GradeRequest, SeatStart, SeatTurn
 
+from ..scripted import Knowledge, Speaker, Style, cartographer_says, follower_says, grade_transcript, relayed
 from ._base import PlayerInput, PlayerReply, player
 
 Speech = Callable[..., str]

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from collabgap.protocol import SeatStart
-from collabgap.protocol._policy import team_size
+from collabgap.services.agent.scripted import team_size
 from collabgap.services.coordinator import ConfigError, MessageRecord, Prompts, load_run_file
 from collabgap.services.coordinator.runs._plan import expand
 

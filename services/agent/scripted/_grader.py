@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import re
 
-from ._messages import agent_name, split_authors
-from ._policy import _COORDS, _VOTE
+from collabgap.protocol import agent_name, split_authors
+
+from ._knowledge import _COORDS, _VOTE
 
 _PAYLOAD = re.compile(r"^# (?:Dialogue|Solution)[ \t]*$", re.MULTILINE)
 _SOLUTION = re.compile(r"^.*final solution.*$", re.IGNORECASE | re.MULTILINE)
