@@ -12,7 +12,9 @@ from pathlib import Path
 
 from pydantic import SecretStr
 
+from collabgap.services.agent import AgentSettings, VendorSpec
 from collabgap.services.coordinator import ServiceGroup
+from collabgap.services.fake_llm import FakeVendorSettings
 
 HERE = Path(__file__).resolve().parent
 SCRIPTED = "scripted:cartographer"
@@ -69,12 +71,14 @@ def start_stack(log_dir: Path | None = None) -> Iterator[Stack]:
                                                ready_path=ready_path)
 
         def llm_agent(vendor: Service) -> Callable[[], str]:
-            return lambda: group.start_agent(LLM, "--base-url", f"{vendor.url}/v1", "--api-key-env", KEY_VARIABLE,
-                                             "--max-concurrency", str(MAX_CONCURRENCY), env={KEY_VARIABLE: FAKE_KEY})
+            spec = VendorSpec.model_validate({"kind": "openai", "model": LLM.partition(":")[2],
+                                              "base_url": f"{vendor.url}/v1", "api_key_env": KEY_VARIABLE,
+                                              "max_concurrency": MAX_CONCURRENCY})
+            return lambda: group.start_agent(AgentSettings(player=LLM, vendor=spec), env={KEY_VARIABLE: FAKE_KEY})
 
         referee, scripted = start(lambda: group.start_referee(token)), start(lambda: group.start_agent(SCRIPTED))
         vendor, slow_vendor = start(group.start_fake_vendor), start(lambda: group.start_fake_vendor(
-            f'{{"latency": {LATENCY_S}}}'))
+            FakeVendorSettings(latency=LATENCY_S)))
         echo = start(script("echo", "_echo_agent.py", "/.well-known/agent-card.json"))
         bare_mcp = start(script("bare-mcp", "_bare_mcp.py", "/healthz"))
         llm, llm_slow = start(llm_agent(vendor.result())), start(llm_agent(slow_vendor.result()))

@@ -36,11 +36,14 @@ class Level:
     in_flight: int
     rates: list[Rate] = field(default_factory=list)
 
+    def values(self, attribute: str) -> list[float]:
+        return [getattr(rate, attribute) for rate in self.rates]
+
     def median(self, attribute: str) -> float:
-        return statistics.median(getattr(rate, attribute) for rate in self.rates)
+        return statistics.median(self.values(attribute))
 
     def spread(self, attribute: str) -> tuple[float, float]:
-        values = [getattr(rate, attribute) for rate in self.rates]
+        values = self.values(attribute)
         return min(values), max(values)
 
     @property

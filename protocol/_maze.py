@@ -167,7 +167,8 @@ def distances_from(rows: tuple[str, ...] | list[str], origin: Cell, passable: st
     return seen
 
 
-def shortest_route(rows: tuple[str, ...] | list[str], origin: Cell, target: Cell, passable: str = "@*.") -> list[Direction] | None:
+def shortest_route(rows: tuple[str, ...] | list[str], origin: Cell, target: Cell,
+                   passable: str = "@*.") -> list[Direction] | None:
     """A shortest list of moves from `origin` to `target`, ties broken in `Direction` order; None if unreachable.
 
     Deterministic, so two players planning on the same map choose the same route.

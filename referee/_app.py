@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Iterator
-from typing import Annotated, Literal
+import inspect
+from collections.abc import AsyncIterator, Callable, Iterator
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import pydantic
@@ -14,19 +15,32 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp.server.transport_security import TransportSecuritySettings
 from mcp.types import ToolAnnotations
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic.fields import FieldInfo
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Mount, Route
 
 from collabgap.protocol import (
+    CREATE_GAME,
+    END_GAME,
+    GAME_STATUS,
+    GET_GAME,
+    GET_VIEW,
+    GRADE_ROUTE,
+    PROPOSE_MOVE,
     CollabgapError,
     CreatedGame,
+    CreateGameArgs,
     Direction,
+    EndGameArgs,
+    GameArgs,
     GameRecord,
+    GradeRouteArgs,
     Maze,
-    MazeParams,
-    SEATS,
+    ProposeMoveArgs,
+    RefereeTool,
+    SeatArgs,
     SeatStatus,
     SeatView,
     VoteResult,
@@ -38,7 +52,8 @@ from collabgap.protocol import (
 from ._games import GameRegistry
 
 READ_ONLY = ToolAnnotations(read_only_hint=True)
-MAX_SEATS = len(SEATS)
+ArgsT = TypeVar("ArgsT", bound=BaseModel)
+ResultT = TypeVar("ResultT", bound=BaseModel)
 
 
 class RefereeSettings(BaseModel):
@@ -72,106 +87,105 @@ def _bearer(ctx: Context) -> str | None:
     return token.strip() or None if scheme.lower() == "bearer" else None
 
 
+def _parameter(name: str, field: FieldInfo) -> inspect.Parameter:
+    """A tool function parameter that carries the field's type, constraints, description and default."""
+    # The field itself as the default: the SDK hands it to pydantic, which reads its default and constraints.
+    return inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, annotation=field.annotation, default=field)
+
+
+def _serve(server: MCPServer, tool: RefereeTool[ArgsT, ResultT],
+           handler: Callable[[ArgsT, str | None], ResultT], annotations: ToolAnnotations | None = None) -> None:
+    """Serve `tool` with `handler`, which takes its validated arguments and the caller's bearer token.
+
+    The SDK builds a tool's input schema from its function's signature, so the function presents the argument
+    model's fields as its parameters; the model itself then validates them as a whole (cross-field rules
+    included) inside the tool boundary.
+    """
+
+    async def run(ctx: Context, **arguments: Any) -> ResultT:
+        with _tool_boundary():
+            return handler(tool.arguments.model_validate(arguments), _bearer(ctx))
+
+    fields = [_parameter(name, field) for name, field in tool.arguments.model_fields.items()]
+    context = inspect.Parameter("ctx", inspect.Parameter.KEYWORD_ONLY, annotation=Context)
+    run.__name__ = tool.name  # names the published input schema
+    signature = inspect.Signature([*fields, context], return_annotation=tool.result)
+    run.__signature__ = signature  # type: ignore[attr-defined]
+    server.tool(name=tool.name, description=inspect.getdoc(handler), annotations=annotations)(run)
+
+
 def build_referee(registry: GameRegistry) -> MCPServer:
     """The MCP server with the coordinator tools and the seat tools; callable in memory or over HTTP."""
     server = MCPServer("collabgap-referee", version="1", instructions="Owns the true mazes of collabgap games.")
 
-    @server.tool(annotations=ToolAnnotations(destructive_hint=False))
-    async def create_game(
-        ctx: Context,
-        mode: Literal["pair", "solo"] = "pair",
-        feedback: Literal["none", "position"] = "none",
-        size: Annotated[int, Field(ge=3, le=30)] = 6,
-        wall_density: Annotated[float, Field(ge=0.0, le=0.8)] = 0.30,
-        seed: int = 0,
-        min_path: Annotated[int, Field(ge=1)] | None = None,
-        max_path: Annotated[int, Field(ge=1)] | None = None,
-        start: Literal["top-left", "top-right", "bottom-left", "bottom-right", "random"] = "top-left",
-        goal: Literal["any", "bottom-right"] = "bottom-right",
-        maze: list[str] | None = None,
-        views: list[list[str]] | None = None,
-        max_votes: Annotated[int, Field(ge=1, le=100_000)] = 1000,
-        seats: Annotated[int, Field(ge=2, le=MAX_SEATS)] = 2,
-        overlap: Annotated[float, Field(ge=0.0, le=1.0)] = 0.0,
-    ) -> CreatedGame:
+    def create_game(args: CreateGameArgs, token: str | None) -> CreatedGame:
         """Coordinator: start a game from generation parameters, or from explicit `maze` rows (and `views`).
 
         `seats` (pair mode): 2 plays a pair (A, B), 3 to 6 a team (A, B, C, ...); the maze is split into one view
         per seat, each cell other than start and goal shown to exactly one seat, or to every seat with
         probability `overlap`. Explicit `views` give one view per seat.
         """
-        with _tool_boundary():
-            registry.check_coordinator(_bearer(ctx))
-            if maze is None:
-                params = MazeParams(size=size, wall_density=wall_density, seed=seed, min_path=min_path,
-                                    max_path=max_path, start=start, goal=goal)
-                true_maze = generate_maze(params)
-            else:
-                true_maze = Maze.parse(maze)
-            if true_maze.optimal_length is None:
-                raise ToolError("the maze has no route from @ to *")
-            if mode == "solo" and seats != 2:
-                raise ToolError("a solo game has one seat, which sees both views; `seats` is for pair mode")
-            if views is not None and overlap:
-                raise ToolError("`overlap` shapes a generated split; give it or explicit `views`, not both")
-            if views is not None:
-                split = check_views(true_maze, views)
-            else:
-                split = split_views(true_maze, seed, parts=seats, overlap=overlap)
-            if len(split) != seats:
-                raise ToolError(f"give exactly {seats} views, one per seat, got {len(split)}")
-            return registry.create(true_maze, split, mode, feedback, max_votes)
+        registry.check_coordinator(token)
+        true_maze = generate_maze(args.maze_params()) if args.maze is None else Maze.parse(args.maze)
+        if true_maze.optimal_length is None:
+            raise ToolError("the maze has no route from @ to *")
+        if args.mode == "solo" and args.seats != 2:
+            raise ToolError("a solo game has one seat, which sees both views; `seats` is for pair mode")
+        if args.views is not None and args.overlap:
+            raise ToolError("`overlap` shapes a generated split; give it or explicit `views`, not both")
+        if args.views is not None:
+            split = check_views(true_maze, args.views)
+        else:
+            split = split_views(true_maze, args.seed, parts=args.seats, overlap=args.overlap)
+        if len(split) != args.seats:
+            raise ToolError(f"give exactly {args.seats} views, one per seat, got {len(split)}")
+        return registry.create(true_maze, split, args.mode, args.feedback, args.max_votes)
 
-    @server.tool(annotations=READ_ONLY)
-    async def get_game(game_id: str, ctx: Context) -> GameRecord:
+    def get_game(args: GameArgs, token: str | None) -> GameRecord:
         """Coordinator: the full record of a game: status, moves, votes, scores, the maze and its views."""
-        with _tool_boundary():
-            registry.check_coordinator(_bearer(ctx))
-            return registry.get(game_id).record()
+        registry.check_coordinator(token)
+        return registry.get(args.game_id).record()
 
-    @server.tool()
-    async def end_game(game_id: str, reason: str, ctx: Context) -> GameRecord:
+    def end_game(args: EndGameArgs, token: str | None) -> GameRecord:
         """Coordinator: stop a game where it stands (a finished game keeps its outcome)."""
-        with _tool_boundary():
-            registry.check_coordinator(_bearer(ctx))
-            game = registry.get(game_id)
-            game.end(reason)
-            return game.record()
+        registry.check_coordinator(token)
+        game = registry.get(args.game_id)
+        game.end(args.reason)
+        return game.record()
 
-    @server.tool()
-    async def grade_route(game_id: str, route: list[str], ctx: Context) -> GameRecord:
+    def grade_route(args: GradeRouteArgs, token: str | None) -> GameRecord:
         """Coordinator, paper mode: score a grader's route under every convention, keeping the most favourable.
 
         Each entry is a direction (`up`, `d`, `north`...) or a cell: `2,1`, `(2, 1)`, `[2, 1]`, `B1`, `1B`,
         `B,C` (letter_letter) or `r2c1`. A cell named again right after itself counts once.
         """
-        with _tool_boundary():
-            registry.check_coordinator(_bearer(ctx))
-            game = registry.get(game_id)
-            game.grade(route)
-            return game.record()
+        registry.check_coordinator(token)
+        game = registry.get(args.game_id)
+        game.grade(args.route)
+        return game.record()
 
-    @server.tool(annotations=READ_ONLY)
-    async def get_view(ctx: Context) -> SeatView:
+    def get_view(args: SeatArgs, token: str | None) -> SeatView:
         """Seat: your own map (the seat token decides game and seat)."""
-        with _tool_boundary():
-            game, seat = registry.for_token(_bearer(ctx))
-            return game.view(seat)
+        game, seat = registry.for_token(token)
+        return game.view(seat)
 
-    @server.tool()
-    async def propose_move(direction: str, ctx: Context) -> VoteResult:
+    def propose_move(args: ProposeMoveArgs, token: str | None) -> VoteResult:
         """Seat: vote for a move; it executes once every seat's pending vote names the same direction."""
-        with _tool_boundary():
-            game, seat = registry.for_token(_bearer(ctx))
-            return game.vote(seat, Direction.parse(direction))
+        game, seat = registry.for_token(token)
+        return game.vote(seat, Direction.parse(args.direction))
 
-    @server.tool(annotations=READ_ONLY)
-    async def game_status(ctx: Context) -> SeatStatus:
+    def game_status(args: SeatArgs, token: str | None) -> SeatStatus:
         """Seat: the game's status, moves made, and whether another seat has a pending vote (teams: which)."""
-        with _tool_boundary():
-            game, seat = registry.for_token(_bearer(ctx))
-            return game.seat_status(seat)
+        game, seat = registry.for_token(token)
+        return game.seat_status(seat)
 
+    _serve(server, CREATE_GAME, create_game, ToolAnnotations(destructive_hint=False))
+    _serve(server, GET_GAME, get_game, READ_ONLY)
+    _serve(server, END_GAME, end_game)
+    _serve(server, GRADE_ROUTE, grade_route)
+    _serve(server, GET_VIEW, get_view, READ_ONLY)
+    _serve(server, PROPOSE_MOVE, propose_move)
+    _serve(server, GAME_STATUS, game_status, READ_ONLY)
     return server
 
 

@@ -32,5 +32,5 @@ def chromium(profile: Path) -> webdriver.Chrome:
 
 def console_errors(browser: webdriver.Chrome) -> list[str]:
     """Errors the page logged (uncaught exceptions, failed loads) since the last call."""
-    entries: list[dict[str, str]] = browser.get_log("browser")
+    entries: list[dict[str, str]] = browser.get_log("browser")  # type: ignore[no-untyped-call]  # selenium: untyped
     return [entry["message"] for entry in entries if entry["level"] in ("SEVERE", "ERROR")]

@@ -30,7 +30,8 @@ def load_with_datasets(path: Path, cache_dir: Path | None = None) -> Any:
     text = Value("string")
     features = Features({
         "messages": List({"role": text, "content": text, "tool_call_id": text,
-                          "tool_calls": List({"id": text, "type": text, "function": {"name": text, "arguments": text}})}),
+                          "tool_calls": List({"id": text, "type": text,
+                                              "function": {"name": text, "arguments": text}})}),
         "metadata": {"run_id": text, "episode_id": text, "seat": text, "agent": text, "model": text,
                      "condition": text, "relay": text, "mode": text, "maze_size": Value("int64"),
                      "maze_seed": Value("int64"), "status": text, "end_reason": text, "weighted": Value("float64"),

@@ -41,8 +41,9 @@ async def call(client: Client, tool: str, **arguments: Any) -> dict[str, Any]:
     result = await client.call_tool(tool, arguments)
     if result.is_error:
         raise RuntimeError(" ".join(getattr(part, "text", "") for part in result.content))
-    assert result.structured_content is not None
-    return result.structured_content
+    structured: dict[str, Any] | None = result.structured_content
+    assert structured is not None
+    return structured
 
 
 async def main(referee_url: str, token: str) -> dict[str, Any]:

@@ -1,9 +1,12 @@
-"""The A2A agent service: hosts one player and serves many games at once, one context per game and seat."""
+"""The A2A agent service: hosts one player and serves many games at once, one context per game and seat. Its
+public `scripted` subpackage holds the scripted players' speech, which the fake LLM vendor's models speak too."""
 
 from __future__ import annotations
 
+from collabgap.services.shared import RefereeUnavailableError, RetryPolicy
+
 from ._app import SKILL_ID, AgentSettings, build_card, create_agent_app, resolve_player
-from ._errors import AgentServiceError, NoReplyError, PlayerSpecError, RefereeUnavailableError
+from ._errors import AgentServiceError, NoReplyError, PlayerSpecError
 from ._executor import SeatExecutor
 from ._human import HumanPlayer, HumanSettings
 from ._human_pages import create_human_app
@@ -17,7 +20,7 @@ from ._players import (
     ScriptedPlayer,
     player,
 )
-from ._vendors import RetryPolicy, VendorError, VendorSpec
+from ._vendors import VendorError, VendorSpec
 
 __all__ = [
     "AgentServiceError", "AgentSettings", "HUMAN_PLAYER", "HumanPlayer", "HumanSettings", "LLMPlayer", "NoReplyError",

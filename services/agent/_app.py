@@ -70,8 +70,9 @@ class AgentSettings(BaseModel):
     """A replacement for the packaged system prompt of LLM players."""
     referee_direct: bool = False
     """LLM players only: vote by calling the referee's seat tools; the card declares the referee extension."""
-    public_url: str
-    """The base URL the agent card advertises (where clients reach this service)."""
+    public_url: str | None = None
+    """The base URL the agent card advertises (where clients reach this service); None: the address it is served
+    at (`collabgap.services._serve.serve_settings` fills it in)."""
     token: SecretStr | None = None
     """When set, every A2A call needs `Authorization: Bearer <token>`; the card stays public."""
     max_contexts: int = Field(4096, ge=1)
@@ -114,6 +115,8 @@ def resolve_player(settings: AgentSettings) -> tuple[PlayerFactory, EndpointClie
 def build_card(settings: AgentSettings) -> AgentCard:
     """The agent card. A referee-direct player declares the referee extension, so the coordinator hands it the
     referee's URL and its seat token and lets it vote at the referee itself."""
+    if settings.public_url is None:
+        raise ValueError("an agent card needs the public URL; serving fills in the address it listens at")
     base = settings.public_url.rstrip("/")
     voting = ("Votes by calling the referee's propose_move tool when a game hands it a seat token, else with "
               "'MOVE: <direction>' lines." if settings.referee_direct else "Votes with 'MOVE: <direction>' lines.")

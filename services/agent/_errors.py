@@ -1,10 +1,10 @@
-"""Errors of the agent service.
+"""Errors of the agent service (a referee-direct player whose referee fails raises the shared
+`collabgap.services.shared.RefereeUnavailableError`, never a model failure).
 
     CollabgapError
     └── AgentServiceError
         ├── PlayerSpecError           a `--player` spec that names no known player
         ├── VendorError               the model could not be had (`_vendors/_base.py`)
-        ├── RefereeUnavailableError   a referee-direct player could not reach the referee's seat tools
         └── NoReplyError              the player did not reply in time (a person at `collabgap human serve`)
 """
 
@@ -19,10 +19,6 @@ class AgentServiceError(CollabgapError):
 
 class PlayerSpecError(AgentServiceError):
     """A player spec names no known player."""
-
-
-class RefereeUnavailableError(AgentServiceError):
-    """A referee-direct player could not reach the referee's seat tools; never a model failure."""
 
 
 class NoReplyError(AgentServiceError):

@@ -16,8 +16,9 @@ from a2a.types import Message, Task, TaskState, TaskStatus
 from a2a.utils.errors import InternalError, InvalidParamsError
 
 from collabgap.protocol import DATA_KEY, SEAT_SKILL, GradeRequest, SeatEnd, SeatEnvelope, SeatMessage
+from collabgap.services.shared import RefereeUnavailableError
 
-from ._errors import NoReplyError, RefereeUnavailableError
+from ._errors import NoReplyError
 from ._players import HearsEnd, Player, PlayerFactory, PlayerReply
 from ._vendors import VendorError
 

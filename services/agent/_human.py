@@ -39,8 +39,8 @@ class HumanSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    public_url: str
-    """The base URL the agent card advertises and the page's address."""
+    public_url: str | None = None
+    """The base URL the agent card advertises and the page's address; None: the address it is served at."""
     token: SecretStr | None = None
     """When set, the page and the A2A endpoint alike need it (a browser hands it over once, at `/login`)."""
     reply_timeout_s: float = Field(300.0, gt=0)

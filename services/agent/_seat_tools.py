@@ -1,9 +1,9 @@
 """The referee's seat tools for referee-direct LLM players: offered to the model as functions, called over MCP.
 
 The seat token from the game's start message is the bearer token, and alone decides game and seat
-(docs/referee.md). The model's tool calls of one reply run through one MCP client, opened for them and closed
-after: an mcp `Client` must be entered and exited in one asyncio task, and the agent service answers each A2A
-message in a task of its own. In the 2026-07-28 mode opening a client costs no handshake.
+(docs/referee.md). The model's tool calls of one reply run through one referee session
+(`collabgap.services.shared`), opened for them and closed after. The tools' names and arguments are those of
+`collabgap.protocol`; only what the model is told about each tool is the agent's own.
 """
 
 from __future__ import annotations
@@ -11,44 +11,32 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import httpx2
-from mcp import Client, MCPError
-from mcp.client.streamable_http import streamable_http_client
+import pydantic
 from mcp.types import CallToolResult
 from pydantic import SecretStr
 
-from ._errors import RefereeUnavailableError
+from collabgap.protocol import GAME_STATUS, GET_VIEW, PROPOSE_MOVE, REFEREE_SEAT_TOOLS, RefereeTool, ToolName
+from collabgap.services.shared import open_referee
+
 from ._vendors import ToolCall, ToolDefinition
 
-PROTOCOL = "2026-07-28"
-_NO_ARGUMENTS = {"type": "object", "properties": {}, "additionalProperties": False}
-
-SEAT_TOOLS: tuple[ToolDefinition, ...] = (
-    ToolDefinition(
-        "get_view",
-        "Your own map of the maze, as the referee holds it: rows top to bottom, with the legend. Cells marked ? "
-        "are hidden from you; your partner may see them.",
-        _NO_ARGUMENTS,
-    ),
-    ToolDefinition(
-        "propose_move",
-        "Vote for the team's next move. The move is made as soon as your latest vote and your partner's latest "
-        "vote name the same direction; a new vote replaces your earlier one. Returns whether the move was made "
+_ABOUT: dict[ToolName, str] = {
+    GET_VIEW.name: (
+        "Your own map of the maze, as the referee holds it: rows top to bottom, with the legend. Cells marked ? are "
+        "hidden from you; your partner may see them."),
+    PROPOSE_MOVE.name: (
+        "Vote for the team's next move. The move is made as soon as your latest vote and your partner's latest vote "
+        "name the same direction; a new vote replaces your earlier one. Returns whether the move was made "
         "(`executed`), the game's status and the number of moves made. Stepping into a wall or off the grid ends "
-        "the game.",
-        {"type": "object",
-         "properties": {"direction": {"type": "string", "enum": ["up", "down", "left", "right"],
-                                      "description": "The direction to move the team one cell."}},
-         "required": ["direction"], "additionalProperties": False},
-    ),
-    ToolDefinition(
-        "game_status",
-        "The game's status (active, solved, failed or ended), the moves made so far, and whether your partner "
-        "has a vote pending.",
-        _NO_ARGUMENTS,
-    ),
-)
-SEAT_TOOL_NAMES = frozenset(tool.name for tool in SEAT_TOOLS)
+        "the game."),
+    GAME_STATUS.name: (
+        "The game's status (active, solved, failed or ended), the moves made so far, and whether your partner has a "
+        "vote pending."),
+}
+SEAT_TOOLS: tuple[ToolDefinition, ...] = tuple(
+    ToolDefinition(tool.name, _ABOUT[tool.name], tool.arguments.model_json_schema()) for tool in REFEREE_SEAT_TOOLS)
+_BY_NAME: dict[str, RefereeTool[pydantic.BaseModel, pydantic.BaseModel]] = {
+    tool.name: tool for tool in REFEREE_SEAT_TOOLS}
 
 
 @dataclass(frozen=True)
@@ -59,13 +47,18 @@ class ToolResult:
     is_error: bool = False
 
 
-def _refusal(call: ToolCall) -> ToolResult | None:
-    """The error result of a call that never reaches the referee, or None when it may."""
-    if call.name not in SEAT_TOOL_NAMES:
-        return ToolResult(f"unknown tool {call.name!r}: the tools are {', '.join(sorted(SEAT_TOOL_NAMES))}", True)
+def _checked(call: ToolCall) -> ToolResult | tuple[ToolName, pydantic.BaseModel]:
+    """The tool and validated arguments of a call, or the error result of a call that never reaches the referee."""
+    tool = _BY_NAME.get(call.name)
+    if tool is None:
+        return ToolResult(f"unknown tool {call.name!r}: the tools are {', '.join(sorted(_BY_NAME))}", True)
     if call.malformed is not None:
         return ToolResult(f"{call.malformed}; call {call.name} again with a JSON object of arguments", True)
-    return None
+    try:
+        return tool.name, tool.arguments.model_validate(call.arguments)
+    except pydantic.ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'arguments'}: {e['msg']}" for e in exc.errors())
+        return ToolResult(f"invalid arguments for {call.name}: {problems}", True)
 
 
 def _text(result: CallToolResult) -> str:
@@ -88,31 +81,15 @@ class SeatTools:
         Raises:
             RefereeUnavailableError: the referee could not be reached, or broke the protocol.
         """
-        results: list[ToolResult | None] = [_refusal(call) for call in calls]
-        pending = [index for index, result in enumerate(results) if result is None]
-        if pending:
-            answers = await self._call([calls[index] for index in pending])
-            for index, answer in zip(pending, answers, strict=True):
-                results[index] = answer
-        return [result for result in results if result is not None]
-
-    async def _call(self, calls: Sequence[ToolCall]) -> list[ToolResult]:
-        headers = {"Authorization": f"Bearer {self._token.get_secret_value()}"}
-        answers: list[ToolResult] = []
-        failure: Exception | None = None
-        try:
-            async with httpx2.AsyncClient(headers=headers, timeout=httpx2.Timeout(self._timeout)) as http:
-                async with Client(streamable_http_client(self.url, http_client=http), mode=PROTOCOL,
-                                  read_timeout_seconds=self._timeout) as client:
-                    for call in calls:
-                        try:
-                            result = await client.call_tool(call.name, call.arguments)
-                        except (MCPError, httpx2.HTTPError, OSError, RuntimeError) as exc:
-                            failure = exc  # raised below, outside the client's task group, so it is not grouped
-                            break
-                        answers.append(ToolResult(_text(result), bool(result.is_error)))
-        except* (MCPError, httpx2.HTTPError, OSError) as group:
-            raise RefereeUnavailableError(f"cannot reach the referee at {self.url}: {group.exceptions[0]}") from group
-        if failure is not None:
-            raise RefereeUnavailableError(f"the referee at {self.url} failed a seat tool call: {failure}") from failure
-        return answers
+        checked = [_checked(call) for call in calls]
+        if all(isinstance(item, ToolResult) for item in checked):
+            return [item for item in checked if isinstance(item, ToolResult)]
+        results: list[ToolResult] = []
+        async with open_referee(self.url, self._token.get_secret_value(), timeout=self._timeout) as referee:
+            for item in checked:
+                if isinstance(item, ToolResult):
+                    results.append(item)
+                else:
+                    answer = await referee.send(*item)
+                    results.append(ToolResult(_text(answer), bool(answer.is_error)))
+        return results

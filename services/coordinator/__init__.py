@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .analysis._analysis import Analysis, analyze
+from .analysis._analysis import Analysis, Cell, analyze
 from .interop._assessor import (
     AssessmentConfig,
     AssessmentResult,
@@ -10,12 +10,12 @@ from .interop._assessor import (
     create_assessor_app,
 )
 from .interop._check import (
-    Check,
     CheckReport,
     check_agent,
     check_report_json,
     render_check_report,
 )
+from .interop._check_card import Check
 from .runs._demo import DEMO_PLAYERS, DemoResult, DemoSettings, run_demo
 from .game._episode import play_episode
 from ._errors import (
@@ -28,7 +28,7 @@ from ._errors import (
     GraderError,
     InfrastructureError,
     ProtocolViolationError,
-    RefereeUnavailableError,
+    RefereeFault,
     StoreError,
     StoreVersionError,
     VersionError,
@@ -51,7 +51,7 @@ from ._records import (
     Score,
     SeatSpec,
 )
-from .game._referee_client import RefereeClient, RefereeToolError
+from .game._referee_client import RefereeClient
 from .report._report import ReportFiles, build_report, terminal_tables
 from .runs._runner import Backend, LocalBackend, RunOutcome, RunProgress
 from .runs._run import (
@@ -60,25 +60,25 @@ from .runs._run import (
     plan_run,
     run_paths,
 )
-from .runs._runfile import RunFile, load_run_file
+from .runs._runfile import RunFile
+from .runs._runfile_load import load_run_file
 from .game._seat_client import MAX_REPLY_BYTES, MAX_REPLY_CHARS, AgentConnection, SeatReply
-from .analysis._stats import CellSummary, mean_ci, summarize
-from .runs._store import RunSummary, Store, masked_url
+from .analysis._stats import mean_ci
+from .runs._store import RunSummary, Store
+from .runs._store_url import masked_url
 from .runs._store_schema import SCHEMA_VERSION
 
 __all__ = [
     "AgentConnection", "AgentError", "AgentTimeoutError", "AgentUnreachableError", "Analysis", "AssessmentConfig",
-    "AssessmentResult", "AssessorSettings", "AttemptRecord", "AuthFailureError", "CellSummary", "Check", "CheckReport",
-    "ConfigError", "CoordinatorError", "DEMO_PLAYERS", "DemoResult", "DemoSettings", "EpisodeError",
-    "EpisodeRecord", "EpisodeSpec", "ExplicitMaze", "ExportOptions", "ExportTally", "GraderError",
-    "GradingRecord", "InfrastructureError", "MAX_REPLY_BYTES", "MAX_REPLY_CHARS", "MessageRecord", "PlayResult",
-    "PlaySettings", "PriceTable",
-    "Prompts", "ProtocolViolationError", "RefereeClient", "RefereeToolError", "RefereeUnavailableError",
-    "RelaySpec", "ReportFiles", "Backend", "LocalBackend", "RunFile", "RunOutcome", "RunProgress", "RunSummary", "SCHEMA_VERSION", "Score",
-    "SeatReply", "SeatSpec", "ServiceGroup", "Store", "StoreError", "StoreVersionError", "VersionError", "analyze",
-    "build_report", "chat_examples", "check_agent", "check_report_json", "create_assessor_app", "execute_run",
-    "free_port",
-    "load_records", "load_run_file", "masked_url", "mean_ci", "plan_run", "play_episode",
-    "render_check_report", "run_demo", "run_episodes", "run_paths", "run_play", "summarize", "terminal_tables",
-    "write_jsonl",
+    "AssessmentResult", "AssessorSettings", "AttemptRecord", "AuthFailureError", "Backend", "Cell", "Check",
+    "CheckReport", "ConfigError", "CoordinatorError", "DEMO_PLAYERS", "DemoResult", "DemoSettings", "EpisodeError",
+    "EpisodeRecord", "EpisodeSpec", "ExplicitMaze", "ExportOptions", "ExportTally", "GraderError", "GradingRecord",
+    "InfrastructureError", "LocalBackend", "MAX_REPLY_BYTES", "MAX_REPLY_CHARS", "MessageRecord", "PlayResult",
+    "PlaySettings", "PriceTable", "Prompts", "ProtocolViolationError", "RefereeClient", "RefereeFault",
+    "RelaySpec", "ReportFiles", "RunFile", "RunOutcome", "RunProgress", "RunSummary",
+    "SCHEMA_VERSION", "Score", "SeatReply", "SeatSpec", "ServiceGroup", "Store", "StoreError", "StoreVersionError",
+    "VersionError", "analyze", "build_report", "chat_examples", "check_agent", "check_report_json",
+    "create_assessor_app", "execute_run", "free_port", "load_records", "load_run_file", "masked_url", "mean_ci",
+    "plan_run", "play_episode", "render_check_report", "run_demo", "run_episodes", "run_paths", "run_play",
+    "terminal_tables", "write_jsonl",
 ]

@@ -13,7 +13,7 @@
         │   │   ├── AgentError              kind "agent_error": the agent says it failed (e.g. its model is down)
         │   │   └── GraderError             kind "grader_error": paper mode, the grader's answer is unusable
         │   └── PlatformFault               we failed: the episode is `error`, never scored, and replayed
-        │       ├── RefereeUnavailableError kind "referee_error": the referee failed or refused a call
+        │       ├── RefereeFault            kind "referee_error": the referee failed or refused a call
         │       └── UnexpectedError         kind "internal": an exception we did not foresee, a bug of ours
         └── StoreError                      the results store cannot be opened, read or written as asked
             └── StoreVersionError           the database holds a store of another schema version
@@ -80,7 +80,9 @@ class GraderError(AgentFault):
     kind = "grader_error"
 
 
-class RefereeUnavailableError(PlatformFault):
+class RefereeFault(PlatformFault):
+    """The referee failed or refused a call: the shared client's `RefereeUnavailableError`, blamed on the platform."""
+
     kind = "referee_error"
 
 

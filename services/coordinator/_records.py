@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -18,6 +18,18 @@ stood, and `EpisodeRecord.error` names the agent."""
 AgentErrorPolicy = Literal["score", "exclude"]
 """What an agent's own failure counts as: `score` (default, as the paper did) or `exclude` (left out of n)."""
 BLAME_PATTERN = r"^(agent:.+|grader|platform)$"
+
+
+def maze_of(settings: MazeParams) -> MazeParams:
+    """The maze's own fields of a settings model that extends `MazeParams` (a run file's `[mazes]`, the demo's,
+    play's or the assessor's settings), so that a maze's id never depends on where it was named."""
+    return MazeParams.model_validate(settings.model_dump(include=set(MazeParams.model_fields)))
+
+
+def maze_series(first: MazeParams, count: int) -> list[MazeParams]:
+    """`count` mazes of `first`'s parameters (see `maze_of`), with seeds `first.seed`, `first.seed + 1`, …."""
+    maze = maze_of(first)
+    return [maze.model_copy(update={"seed": maze.seed + i}) for i in range(count)]
 
 
 class _Record(BaseModel):
@@ -197,6 +209,17 @@ class AttemptRecord(_Record):
     duration_s: float = 0.0
 
 
+class Tokens(NamedTuple):
+    """Prompt and completion tokens of an episode; `total` is what budgets and cost tables count."""
+
+    prompt: int
+    completion: int
+
+    @property
+    def total(self) -> int:
+        return self.prompt + self.completion
+
+
 def _usages(messages: list[MessageRecord], grading: GradingRecord | None) -> list[Usage]:
     return [u for u in [*(m.usage for m in messages), grading.usage if grading else None] if u is not None]
 
@@ -245,10 +268,10 @@ class EpisodeRecord(_Record):
         return earlier + _usages(self.messages, self.grading)
 
     @property
-    def tokens(self) -> tuple[int, int]:
+    def tokens(self) -> Tokens:
         """Prompt and completion tokens over every attempt, message and grading."""
         usages = self.usages
-        return sum(u.prompt_tokens for u in usages), sum(u.completion_tokens for u in usages)
+        return Tokens(sum(u.prompt_tokens for u in usages), sum(u.completion_tokens for u in usages))
 
     @property
     def cost_usd(self) -> float:

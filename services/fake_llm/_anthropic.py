@@ -21,8 +21,8 @@ from ._dialect import (
     ChatRequest,
     Completion,
     ErrorKind,
+    FakeVendorError,
     Frames,
-    VendorError,
     check_tool_results,
     dumps,
     join_text,
@@ -119,7 +119,7 @@ class AnthropicDialect:
 
     def check_headers(self, headers: Mapping[str, str]) -> None:
         if not headers.get("anthropic-version", "").strip():
-            raise VendorError("invalid_request", "anthropic-version: header is required")
+            raise FakeVendorError("invalid_request", "anthropic-version: header is required")
 
     def parse(self, body: Any) -> ChatRequest:
         request = _Request.model_validate(body)
@@ -133,7 +133,7 @@ class AnthropicDialect:
                            tools=offered,
                            tools_chars=_size(request.tools))
 
-    def error_body(self, error: VendorError) -> dict[str, Any]:
+    def error_body(self, error: FakeVendorError) -> dict[str, Any]:
         return {"type": "error", "error": {"type": _ERROR_TYPES[error.kind], "message": error.message}}
 
     def body(self, completion: Completion) -> dict[str, Any]:

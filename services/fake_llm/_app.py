@@ -40,7 +40,7 @@ from ._dialect import (
     ChatRequest,
     Completion,
     Dialect,
-    VendorError,
+    FakeVendorError,
     complete,
     describe,
     dumps,
@@ -94,13 +94,13 @@ class _Vendor:
         self.fired: Counter[str] = Counter()
 
     def authenticate(self, dialect: Dialect, headers: Mapping[str, str]) -> None:
-        """Raise `VendorError` unless the request carries a key, and the configured one when one is configured."""
+        """Raise `FakeVendorError` unless the request carries a key, and the configured one when one is configured."""
         key = dialect.credential(headers)
         if key is None:
-            raise VendorError("authentication", "no API key was provided", code="invalid_api_key")
+            raise FakeVendorError("authentication", "no API key was provided", code="invalid_api_key")
         expected = self.settings.api_key
         if expected is not None and not hmac.compare_digest(key.encode(), expected.get_secret_value().encode()):
-            raise VendorError("authentication", "the API key is not valid", code="invalid_api_key")
+            raise FakeVendorError("authentication", "the API key is not valid", code="invalid_api_key")
 
     async def chat(self, dialect: Dialect, request: Request) -> Response:
         """One chat request, start to finish, in `dialect`'s wire format.
@@ -115,8 +115,8 @@ class _Vendor:
             asked = dialect.parse(await _json_body(request))
             completion = _answer(asked, dialect)
         except pydantic.ValidationError as exc:
-            return _error(dialect, VendorError("invalid_request", describe(exc)))
-        except VendorError as exc:
+            return _error(dialect, FakeVendorError("invalid_request", describe(exc)))
+        except FakeVendorError as exc:
             return _error(dialect, exc)
         fault = self.faults.draw(asked.model)
         await asyncio.sleep(draw_delay(self.settings.latency, self.latency_rng))
@@ -131,16 +131,16 @@ class _Vendor:
         if fault.kind == "rate_limit":
             seconds = fault.retry_after_header()
             headers = {"Retry-After": seconds, "retry-after-ms": str(round(fault.retry_after * 1000))}
-            return _error(dialect, VendorError("rate_limit", f"rate limit reached; retry after {seconds} s",
+            return _error(dialect, FakeVendorError("rate_limit", f"rate limit reached; retry after {seconds} s",
                                                code="rate_limit_exceeded", headers=headers))
         if fault.kind == "server_error":
-            return _error(dialect, VendorError("server_error", "the server had an error processing your request"))
+            return _error(dialect, FakeVendorError("server_error", "the server had an error processing your request"))
         if fault.kind == "hang":
             await _hang(request, self.settings.hang_limit)
-            return _error(dialect, VendorError("server_error", "the request hung and was given up"))
+            return _error(dialect, FakeVendorError("server_error", "the request hung and was given up"))
         if fault.kind == "echo_key":
             key = dialect.credential(request.headers)
-            return _error(dialect, VendorError("authentication", f"Incorrect API key provided: {key}.",
+            return _error(dialect, FakeVendorError("authentication", f"Incorrect API key provided: {key}.",
                                                code="invalid_api_key"))
         if fault.kind == "cut_stream" and asked.stream:
             return _stream(dialect, completion, asked, cut=True)
@@ -160,7 +160,7 @@ class _Vendor:
             update = _FaultsUpdate.model_validate(await _json_body(request))
         except pydantic.ValidationError as exc:
             return JSONResponse({"error": describe(exc)}, status_code=400)
-        except VendorError as exc:
+        except FakeVendorError as exc:
             return JSONResponse({"error": exc.message}, status_code=exc.status)
         self.faults.replace(update.faults)
         return JSONResponse({"faults": [rule.model_dump(mode="json") for rule in self.faults.rules]})
@@ -182,7 +182,7 @@ class _Vendor:
         dialect: Dialect = AnthropicDialect() if anthropic else OpenAIDialect()
         try:
             self.authenticate(dialect, request.headers)
-        except VendorError as exc:
+        except FakeVendorError as exc:
             return _error(dialect, exc)
         names = sorted(MODELS)
         if anthropic:
@@ -201,7 +201,7 @@ class _Vendor:
             try:
                 self.authenticate(dialect, request.headers)
                 return None
-            except VendorError:
+            except FakeVendorError:
                 continue
         return JSONResponse({"error": "the control endpoints need the configured API key"}, status_code=401)
 
@@ -210,7 +210,7 @@ async def _json_body(request: Request) -> Any:
     try:
         return json.loads(await request.body())
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise VendorError("invalid_request", f"the request body is not valid JSON: {exc}") from exc
+        raise FakeVendorError("invalid_request", f"the request body is not valid JSON: {exc}") from exc
 
 
 def _answer(chat: ChatRequest, dialect: Dialect) -> Completion:
@@ -218,16 +218,17 @@ def _answer(chat: ChatRequest, dialect: Dialect) -> Completion:
     try:
         reply = respond(chat.model, chat.turns, chat.tools)
     except UnknownModelError as exc:
-        raise VendorError("not_found", str(exc), code="model_not_found") from exc
+        raise FakeVendorError("not_found", str(exc), code="model_not_found") from exc
     except CollabgapError as exc:  # the scripted model cannot read this conversation (e.g. no map in the task)
-        raise VendorError("invalid_request", f"model {chat.model!r} cannot answer this conversation: {exc}") from exc
+        raise FakeVendorError("invalid_request",
+                              f"model {chat.model!r} cannot answer this conversation: {exc}") from exc
     calls = tuple(dataclasses.replace(call, id=f"{dialect.tool_id_prefix}{uuid.uuid4().hex[:24]}")
                   for call in reply.tool_calls)
     return complete(chat, reply.text, id=f"{dialect.id_prefix}{uuid.uuid4().hex}", created=int(time.time()),
                     tool_calls=calls)
 
 
-def _error(dialect: Dialect, error: VendorError) -> JSONResponse:
+def _error(dialect: Dialect, error: FakeVendorError) -> JSONResponse:
     return JSONResponse(dialect.error_body(error), status_code=error.status, headers=error.headers)
 
 

@@ -2,7 +2,7 @@
 the error kinds, and the token and chunk arithmetic.
 
 Each vendor module (`_openai.py`, `_anthropic.py`) is a `Dialect`: it reads its vendor's request into a
-`ChatRequest`, and writes a `Completion` or a `VendorError` back in its vendor's wire format. The app
+`ChatRequest`, and writes a `Completion` or a `FakeVendorError` back in its vendor's wire format. The app
 (`_app.py`) owns everything in between, so both APIs behave the same way apart from their wire.
 """
 
@@ -35,10 +35,11 @@ WORDS_PER_CHUNK = 3
 _WORD_START = re.compile(r"(?<=\s)(?=\S)")
 
 
-class VendorError(Exception):
+class FakeVendorError(Exception):
     """A request the fake vendor answers with an error, in the calling vendor's error shape.
 
-    Internal to the app: it never escapes an endpoint; the dialect turns it into a response.
+    Internal to the app: it never escapes an endpoint; the dialect turns it into a response. Named apart from the
+    agent's `VendorError` (a model that could not be had), which is what a client of the fake vendor raises.
     """
 
     def __init__(self, kind: ErrorKind, message: str, *, code: str | None = None,
@@ -116,7 +117,7 @@ class Dialect(Protocol):
         ...
 
     def check_headers(self, headers: Mapping[str, str]) -> None:
-        """Raise `VendorError` when a header the vendor requires (besides the key) is missing."""
+        """Raise `FakeVendorError` when a header the vendor requires (besides the key) is missing."""
         ...
 
     def parse(self, body: Any) -> ChatRequest:
@@ -124,11 +125,11 @@ class Dialect(Protocol):
 
         Raises:
             pydantic.ValidationError: the body is not a request of this vendor.
-            VendorError: the request is well formed but asks for something the fake vendor cannot do.
+            FakeVendorError: the request is well formed but asks for something the fake vendor cannot do.
         """
         ...
 
-    def error_body(self, error: VendorError) -> dict[str, Any]: ...
+    def error_body(self, error: FakeVendorError) -> dict[str, Any]: ...
 
     def body(self, completion: Completion) -> dict[str, Any]: ...
 
@@ -176,22 +177,22 @@ def check_tool_results(turns: tuple[ChatTurn, ...]) -> None:
     of an assistant turn must each be answered by the tool turns right after it, and a result must answer one.
 
     Raises:
-        VendorError: `invalid_request`, naming the call or result that does not pair.
+        FakeVendorError: `invalid_request`, naming the call or result that does not pair.
     """
     waiting: list[str] = []
     for turn in turns:
         if turn.role == "tool":
             if turn.tool_call_id not in waiting:
-                raise VendorError("invalid_request", f"the tool result for {turn.tool_call_id!r} answers no tool call "
-                                                     "of the assistant turn before it")
+                raise FakeVendorError("invalid_request", f"the tool result for {turn.tool_call_id!r} answers no "
+                                                         "tool call of the assistant turn before it")
             waiting.remove(turn.tool_call_id)
             continue
         if waiting:
-            raise VendorError("invalid_request", f"the tool calls {', '.join(waiting)} have no results: answer "
-                                                 "each call right after the assistant turn that made it")
+            raise FakeVendorError("invalid_request", f"the tool calls {', '.join(waiting)} have no results: answer "
+                                                     "each call right after the assistant turn that made it")
         waiting = [call.id for call in turn.tool_calls]
     if waiting:
-        raise VendorError("invalid_request", f"the tool calls {', '.join(waiting)} have no results")
+        raise FakeVendorError("invalid_request", f"the tool calls {', '.join(waiting)} have no results")
 
 
 def join_text(content: str | list[Any] | None) -> str:

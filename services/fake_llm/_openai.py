@@ -21,8 +21,8 @@ from ._dialect import (
     ChatRequest,
     Completion,
     ErrorKind,
+    FakeVendorError,
     Frames,
-    VendorError,
     check_tool_results,
     dumps,
     join_text,
@@ -119,7 +119,7 @@ class OpenAIDialect:
                            max_tokens=request.max_completion_tokens or request.max_tokens, tools=offered,
                            tools_chars=_size(request.tools))
 
-    def error_body(self, error: VendorError) -> dict[str, Any]:
+    def error_body(self, error: FakeVendorError) -> dict[str, Any]:
         return {"error": {"message": error.message, "type": _ERROR_TYPES[error.kind], "param": None,
                           "code": error.code}}
 

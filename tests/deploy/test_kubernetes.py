@@ -269,7 +269,8 @@ def test_wait_ready_script_returns_once_every_target_answers(tmp_path: Path, htt
     result = subprocess.run([sys.executable, str(script), f"http://127.0.0.1:{http_ok}/readyz",
                              f"tcp://127.0.0.1:{http_ok}"], capture_output=True, text=True, timeout=30, check=False)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.splitlines() == [f"ready: http://127.0.0.1:{http_ok}/readyz", f"ready: tcp://127.0.0.1:{http_ok}"]
+    assert result.stdout.splitlines() == [f"ready: http://127.0.0.1:{http_ok}/readyz",
+                                          f"ready: tcp://127.0.0.1:{http_ok}"]
 
 
 def test_every_cluster_command_line_parses_with_the_collabgap_cli(tmp_path: Path) -> None:

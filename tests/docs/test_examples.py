@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib.util
-from pathlib import Path
 from types import ModuleType
 
 from collabgap.protocol import MazeParams
@@ -11,7 +10,7 @@ from collabgap.referee import GameRegistry, build_referee
 from collabgap.services.coordinator import MAX_REPLY_BYTES, MAX_REPLY_CHARS
 from tests.conftest import Stack
 
-DOCS = Path(__file__).resolve().parents[2] / "docs"
+from ._pages import DOCS as DOCS  # tests/system/test_export.py loads the examples by this path too
 
 
 def load_example(name: str) -> ModuleType:

@@ -1,11 +1,14 @@
 from __future__ import annotations
 
+from types import ModuleType
+
 import pytest
 
-from collabgap.services import agent, coordinator
+from collabgap.services import agent, coordinator, shared
+from collabgap.services.agent import scripted
 from tests._surface import assert_public_surface
 
 
-@pytest.mark.parametrize("package", [agent, coordinator], ids=lambda p: p.__name__)
-def test_service_packages_export_exactly_their_public_names(package: object) -> None:
+@pytest.mark.parametrize("package", [agent, scripted, coordinator, shared], ids=lambda p: p.__name__)
+def test_service_packages_export_exactly_their_public_names(package: ModuleType) -> None:
     assert_public_surface(package)

@@ -11,8 +11,15 @@ from rich.console import Console
 from rich.table import Table
 
 from collabgap.services._cli import cells_table
-from collabgap.services.coordinator import DemoSettings, EpisodeRecord, SeatSpec, build_report, run_demo, summarize, \
-    terminal_tables
+from collabgap.services.coordinator import (
+    DemoSettings,
+    EpisodeRecord,
+    SeatSpec,
+    analyze,
+    build_report,
+    run_demo,
+    terminal_tables,
+)
 from collabgap.services.coordinator.analysis._analysis import Analysis
 from collabgap.services.coordinator.analysis._stats import Estimate
 
@@ -60,13 +67,13 @@ def estimates(analysis: Analysis) -> list[tuple[Estimate, bool]]:
 
 def test_the_demo_table_fits_80_columns_with_every_number(records: list[EpisodeRecord]) -> None:
     for batch in (records, [renamed(r) for r in records]):
-        cells = summarize(batch)
+        cells = analyze(batch).cells
         lines = printed([cells_table(cells)])
         assert max(cell_len(line) for line in lines) <= 80
         text = "\n".join(lines)
         for cell in cells:
-            assert f"{cell.weighted_mean:.3f} ± {cell.weighted_ci95:.3f}" in text
-            assert f"{cell.success_rate:.0%}" in text
+            assert f"{cell.weighted.mean:.3f} ± {cell.weighted.ci95:.3f}" in text
+            assert f"{cell.success.mean:.0%}" in text
         assert all(readable(f"{cell.seat_a} {cell.seat_b or ''}", text) for cell in cells)
 
 

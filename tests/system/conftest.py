@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from collabgap.services.agent import AgentSettings, VendorSpec
 from collabgap.services.coordinator import SeatSpec, ServiceGroup
 from tests._serving import serving
 
@@ -36,10 +37,15 @@ class LLMStack:
     grader: SeatSpec
 
 
-def llm_options(vendor_url: str, kind: str) -> list[str]:
+def llm_agent(spec: str, vendor_url: str, *, referee_direct: bool = False) -> AgentSettings:
+    """An LLM player on the fake vendor at `vendor_url`: its key in COLLABGAP_TEST_KEY, short timeouts, quick
+    retries."""
+    kind, _, model = spec.partition(":")
     base = f"{vendor_url}/v1" if kind == "openai" else vendor_url
-    return ["--base-url", base, "--api-key-env", "COLLABGAP_TEST_KEY", "--timeout", "2", "--max-retries", "5",
-            "--backoff", "0.01"]
+    vendor = VendorSpec.model_validate({"kind": kind, "model": model, "base_url": base,
+                                        "api_key_env": "COLLABGAP_TEST_KEY", "timeout_s": 2,
+                                        "retry": {"max_retries": 5, "backoff_s": 0.01}})
+    return AgentSettings(player=spec, vendor=vendor, referee_direct=referee_direct)
 
 
 @pytest.fixture(scope="session")
@@ -50,8 +56,7 @@ def llm(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LLMStack]:
         vendor = services.start_fake_vendor()
 
         def agent(name: str, spec: str) -> SeatSpec:
-            kind = spec.split(":", 1)[0]
-            return SeatSpec(name=name, url=services.start_agent(spec, *llm_options(vendor, kind), env=env))
+            return SeatSpec(name=name, url=services.start_agent(llm_agent(spec, vendor), env=env))
 
         yield LLMStack(
             vendor_url=vendor, logs=logs,

@@ -30,7 +30,7 @@ from collabgap.services.coordinator._errors import AgentFault, PlatformFault, Un
 from collabgap.services.coordinator.game._seat_client import seat_boundary
 from tests.conftest import Stack
 
-from .conftest import FAKE_KEY, LLMStack, llm_options
+from .conftest import FAKE_KEY, LLMStack, llm_agent
 
 WAIT_S = 10.0
 """Bound on waiting for a fault to fire at the fake vendor: an LLM turn there takes milliseconds."""
@@ -111,7 +111,7 @@ async def test_an_agent_that_crashes_mid_game_is_blamed_by_name_and_scored(stack
     """Seat B's agent process is killed while it waits on its model: its failure, scored where the game stood."""
     with ServiceGroup(log_dir=tmp_path) as services, faults(llm, [{"kind": "hang", "models": ["sim-follower"]}]):
         doomed = SeatSpec(name="doomed", url=services.start_agent(
-            "openai:sim-follower", *llm_options(llm.vendor_url, "openai"), env={"COLLABGAP_TEST_KEY": FAKE_KEY}))
+            llm_agent("openai:sim-follower", llm.vendor_url), env={"COLLABGAP_TEST_KEY": FAKE_KEY}))
         async with connections(stack.referee_url, stack.token.get_secret_value(), stack.cartographer,
                                doomed) as (client, agents):
             before = await hangs_fired(llm)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from starlette.testclient import TestClient
 
-from collabgap.services.coordinator import EpisodeRecord, Store, load_records, summarize
+from collabgap.services.coordinator import EpisodeRecord, Store, analyze, load_records
 from collabgap.services.coordinator.report._view import ViewSource, create_view_app
 from collabgap.services.coordinator.report._view_pages import episode_href, run_href
 from tests.conftest import Stack
@@ -85,7 +85,7 @@ def test_demo_prints_the_table_stores_every_episode_and_stops_its_services(tmp_p
     [run_dir] = tmp_path.glob("demo-*")
     records = load_records(run_dir)
     assert len(records) == 8 and all(record.status != "error" for record in records)
-    assert len(summarize(records)) == 8
+    assert len(analyze(records).cells) == 8
     report = subprocess.run([*COMMAND, "report", str(run_dir)], capture_output=True, text=True, timeout=180)
     assert report.returncode == 0, report.stderr
     assert "cartographer" in report.stdout

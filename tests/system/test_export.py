@@ -27,9 +27,10 @@ from collabgap.services.coordinator import (
     load_run_file,
 )
 from collabgap.services.coordinator.report._model_input import RequestIndex
+from collabgap.services.fake_llm import FakeVendorSettings
 from tests.docs.test_examples import DOCS, load_example
 
-from .conftest import FAKE_KEY, llm_options
+from .conftest import FAKE_KEY, llm_agent
 
 COMMAND = [sys.executable, "-m", "collabgap.services"]
 LOADER = load_example("load_export")
@@ -107,8 +108,8 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ExportedRun]:
     faults = json.dumps({"faults": [{"kind": "empty", "models": ["sim-follower"]}]})
     with ServiceGroup(log_dir=tmp / "logs") as services, pytest.MonkeyPatch.context() as env:
         env.setenv("EXPORT_TEST_KEY", FAKE_KEY)
-        vendor = services.start_fake_vendor(faults)
-        direct = services.start_agent("openai:sim-cartographer", *llm_options(vendor, "openai"), "--referee-direct",
+        vendor = services.start_fake_vendor(FakeVendorSettings.model_validate_json(faults))
+        direct = services.start_agent(llm_agent("openai:sim-cartographer", vendor, referee_direct=True),
                                       env={"COLLABGAP_TEST_KEY": FAKE_KEY})
         path = tmp / "run.toml"
         path.write_text(RUN.format(runs=tmp / "runs", vendor=vendor, direct=direct))

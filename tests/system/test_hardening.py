@@ -13,7 +13,14 @@ from pathlib import Path
 import pytest
 
 from collabgap.protocol import MazeParams
-from collabgap.services.coordinator import AgentConnection, AgentUnreachableError, EpisodeSpec, SeatSpec, ServiceGroup, run_episodes
+from collabgap.services.coordinator import (
+    AgentConnection,
+    AgentUnreachableError,
+    EpisodeSpec,
+    SeatSpec,
+    ServiceGroup,
+    run_episodes,
+)
 from tests.conftest import Stack
 
 COMMAND = [sys.executable, "-m", "collabgap.services"]

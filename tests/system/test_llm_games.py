@@ -105,10 +105,10 @@ async def test_a_broken_vendor_fails_only_its_agents_games(stack: Stack, llm: LL
 async def test_a_vendor_that_is_down_fails_its_agents_games(stack: Stack, tmp_path: Path) -> None:
     from collabgap.services.coordinator import ServiceGroup, free_port
 
-    from .conftest import llm_options
+    from .conftest import llm_agent
 
     with ServiceGroup(log_dir=tmp_path) as services:
-        url = services.start_agent("openai:sim-cartographer", *llm_options(f"http://127.0.0.1:{free_port()}", "openai"),
+        url = services.start_agent(llm_agent("openai:sim-cartographer", f"http://127.0.0.1:{free_port()}"),
                                    env={"COLLABGAP_TEST_KEY": FAKE_KEY})
         down = SeatSpec(name="down", url=url)
         [record] = await play(stack, episode("down", down, down))

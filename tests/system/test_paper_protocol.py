@@ -21,18 +21,25 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from collabgap.services.coordinator import EpisodeRecord, EpisodeSpec, ExplicitMaze, SeatSpec, ServiceGroup, run_episodes
+from collabgap.services.coordinator import (
+    EpisodeRecord,
+    EpisodeSpec,
+    ExplicitMaze,
+    SeatSpec,
+    ServiceGroup,
+    run_episodes,
+)
 from tests._serving import serving
 from tests.conftest import Stack
 
-from .conftest import FAKE_KEY, llm_options
+from .conftest import FAKE_KEY, llm_agent
 
 REFERENCE = Path(__file__).parents[2] / ".." / "shared" / "reference" / "paper_prompts.md"
 PAIR_EXAMPLE = "@.???\n.?..?\n#???.\n?...?\n.??#*"
 VIEW_2_EXAMPLE = "@?...\n?.??#\n?#..?\n#???.\n?##?*"
-MAZE = ExplicitMaze(rows=["@.#..#", "..##..", ".#...#", ".##...", ".#..#.", ".....*"],
-                    views=[["@?#???", "..????", ".?.??#", "?#?.??", ".#..?.", "??...*"],
-                           ["@.?..#", "??##..", "?#?..?", ".?#?..", "????#?", "..???*"]])
+VIEWS = [["@?#???", "..????", ".?.??#", "?#?.??", ".#..?.", "??...*"],
+         ["@.?..#", "??##..", "?#?..?", ".?#?..", "????#?", "..???*"]]
+MAZE = ExplicitMaze(rows=["@.#..#", "..##..", ".#...#", ".##...", ".#..#.", ".....*"], views=VIEWS)
 
 
 def words(text: str) -> str:
@@ -116,9 +123,9 @@ def players(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Players]:
             yield Players(
                 recorder=Recorder(proxy, bodies),
                 seat=SeatSpec(name="cartographer", url=services.start_agent(
-                    "openai:sim-cartographer", *llm_options(proxy, "openai"), env=env)),
+                    llm_agent("openai:sim-cartographer", proxy), env=env)),
                 grader=SeatSpec(name="grader", url=services.start_agent(
-                    "openai:sim-grader", *llm_options(proxy, "openai"), env=env)),
+                    llm_agent("openai:sim-grader", proxy), env=env)),
                 scripted_grader=SeatSpec(name="scripted-grader", url=services.start_agent("scripted:grader")))
 
 
@@ -144,7 +151,7 @@ async def test_a_paper_pair_game_sends_the_papers_system_task_and_grader_prompts
     assert all(request[0]["role"] == "system" for request in seats)
     tasks = {words(request[1]["content"]) for request in seats}
     assert tasks == {words("[user]: " + paper.pair_task.replace(PAIR_EXAMPLE, "\n".join(view)))
-                     for view in MAZE.views}
+                     for view in VIEWS}
     opening_b = seats[1]  # seat B's history begins with two user messages, kept apart: the task, then A's
     assert [m["role"] for m in opening_b] == ["system", "user", "user"]
     assert opening_b[2]["content"] == f"[other agent]: {record.messages[0].text}"
@@ -164,7 +171,7 @@ async def test_a_paper_solo_split_game_is_one_answer_the_critic_step_and_the_sol
     answer, review = players.recorder.requests("sim-cartographer")
     [grading] = players.recorder.requests("sim-grader")
 
-    view_1, view_2 = ("\n".join(view) for view in MAZE.views)
+    view_1, view_2 = ("\n".join(view) for view in VIEWS)
     task = paper.solo_task.replace(f"Map view 1:\n{PAIR_EXAMPLE}", f"Map view 1:\n{view_1}").replace(
         VIEW_2_EXAMPLE, view_2)
     assert [m["role"] for m in answer] == ["user"]  # alone there is no partner to relay: no system message

@@ -14,7 +14,7 @@ from collabgap.protocol import REFEREE_EXTENSION
 from collabgap.services.coordinator import SeatSpec, ServiceGroup
 from tests.conftest import Stack
 
-from .conftest import FAKE_KEY, LLMStack, llm_options
+from .conftest import FAKE_KEY, LLMStack, llm_agent
 from .test_llm_games import episode, play
 
 
@@ -34,15 +34,14 @@ def direct(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DirectStack]:
     with ServiceGroup(log_dir=logs) as services:
         vendor = services.start_fake_vendor()
 
-        def agent(name: str, spec: str, *flags: str) -> SeatSpec:
-            options = llm_options(vendor, spec.split(":", 1)[0])
-            return SeatSpec(name=name, url=services.start_agent(spec, *options, *flags,
+        def agent(name: str, spec: str, *, referee_direct: bool = False) -> SeatSpec:
+            return SeatSpec(name=name, url=services.start_agent(llm_agent(spec, vendor, referee_direct=referee_direct),
                                                                 env={"COLLABGAP_TEST_KEY": FAKE_KEY}))
 
         yield DirectStack(
             logs=logs,
-            openai=agent("gpt-direct", "openai:sim-cartographer", "--referee-direct"),
-            anthropic=agent("claude-direct", "anthropic:sim-cartographer", "--referee-direct"),
+            openai=agent("gpt-direct", "openai:sim-cartographer", referee_direct=True),
+            anthropic=agent("claude-direct", "anthropic:sim-cartographer", referee_direct=True),
             grader=agent("grader", "openai:sim-grader"),
         )
 

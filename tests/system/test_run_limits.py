@@ -22,6 +22,7 @@ from collabgap.services.coordinator import (
     free_port,
     load_run_file,
 )
+from collabgap.services.fake_llm import FakeVendorSettings
 
 SIM_PAIRS = """\
 [agents.sim]
@@ -111,7 +112,7 @@ def test_attempts_ended_by_a_dead_referee_count_and_retry_errors_replays_them(
     monkeypatch.setenv("RETRY_TEST_REFEREE_TOKEN", "retry-token")
     port = free_port()
     with ServiceGroup(log_dir=tmp_path / "vendor") as services:
-        vendor = services.start_fake_vendor('{"latency": 0.2}')
+        vendor = services.start_fake_vendor(FakeVendorSettings(latency=0.2))
         path = write(tmp_path, REFEREE_DOWN_RUN.format(runs=tmp_path / "runs", port=port, vendor=vendor,
                                                        max_tokens=500))
         referee = start_referee(port, tmp_path / "referee.log")

@@ -13,7 +13,15 @@ from pathlib import Path
 
 import pytest
 
-from collabgap.services.coordinator import ConfigError, ServiceGroup, Store, execute_run, free_port, load_run_file, plan_run
+from collabgap.services.coordinator import (
+    ConfigError,
+    ServiceGroup,
+    Store,
+    execute_run,
+    free_port,
+    load_run_file,
+    plan_run,
+)
 
 REFEREE_TOKEN = "readiness-referee-token"
 AGENT_TOKEN = "readiness-agent-token"

@@ -18,6 +18,7 @@ from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.engine import make_url
 
 from collabgap.services.coordinator import ServiceGroup
+from collabgap.services.fake_llm import FakeVendorSettings
 
 from tests._postgres import fresh_schema
 from .test_cli import children_of
@@ -94,7 +95,7 @@ def services_while_playing(run: subprocess.Popen[str]) -> list[Service]:
     waited = threading.Event()
     for _ in range(600):  # up to 30 s for the three services to start
         found = [read_process(pid) for pid in children_of(run.pid)]
-        if len([s for s in found if " serve " in s.cmdline]) == 3:
+        if len([s for s in found if "collabgap.services._serve " in s.cmdline]) == 3:
             return found
         assert run.poll() is None, "the run ended before its services could be read"
         waited.wait(0.05)
@@ -139,7 +140,7 @@ def test_no_planted_secret_is_printed_stored_logged_or_passed_on(tmp_path: Path,
     planted = PLANTED
     with ServiceGroup(log_dir=tmp_path / "ours") as ours:
         echoing = '{"latency": 0.3, "faults": [{"kind": "echo_key", "models": ["sim-follower"]}]}'
-        vendor = ours.start_fake_vendor(echoing, env={"COLLABGAP_FAKE_LLM_KEY": planted.api_key})
+        vendor = ours.start_fake_vendor(FakeVendorSettings.model_validate_json(echoing), env={"COLLABGAP_FAKE_LLM_KEY": planted.api_key})
         guarded = ours.start_agent("scripted:cartographer", env={"COLLABGAP_AGENT_TOKEN": planted.agent_token})
         run_file = tmp_path / "run.toml"
         run_file.write_text(RUN_FILE.format(runs=tmp_path / "runs", store=store_url, vendor=vendor, guarded=guarded,
@@ -155,8 +156,8 @@ def test_no_planted_secret_is_printed_stored_logged_or_passed_on(tmp_path: Path,
             output = run.communicate(timeout=300)[0]
     assert run.returncode == 0, output  # the leaky agent's 401 is its own failure: scored, not a platform error
 
-    [referee] = [s for s in services if "referee serve" in s.cmdline]
-    agents = [s for s in services if "agent serve" in s.cmdline]
+    [referee] = [s for s in services if "_serve referee" in s.cmdline]
+    agents = [s for s in services if "_serve agent" in s.cmdline]
     referee_token = referee.environ["COLLABGAP_REFEREE_TOKEN"]
     # Each check names what leaked, never the whole text: that would print this machine's environment.
     on_command_lines = planted.found_in(commands, referee_token)

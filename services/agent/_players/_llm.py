@@ -21,7 +21,16 @@ from pathlib import Path
 from a2a.utils.errors import InvalidParamsError
 from pydantic import SecretStr
 
-from collabgap.protocol import GradeRequest, ModelCall, ModelMessage, ModelToolCall, SeatStart, SeatTurn, Usage, shared_prefix
+from collabgap.protocol import (
+    GradeRequest,
+    ModelCall,
+    ModelMessage,
+    ModelToolCall,
+    SeatStart,
+    SeatTurn,
+    Usage,
+    shared_prefix,
+)
 
 from .._seat_tools import SEAT_TOOLS, SeatTools, ToolResult
 from .._vendors import ChatMessage, Completion, ToolChoice, ToolDefinition, Vendor

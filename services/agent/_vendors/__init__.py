@@ -6,7 +6,6 @@ from ._anthropic import AnthropicMessages
 from ._base import (
     ChatMessage,
     Completion,
-    RetryPolicy,
     ToolCall,
     ToolChoice,
     ToolDefinition,
@@ -26,5 +25,5 @@ def open_vendor(spec: VendorSpec) -> tuple[Vendor, EndpointClient]:
     return vendor, endpoint
 
 
-__all__ = ["AnthropicMessages", "ChatMessage", "Completion", "EndpointClient", "OpenAIChat", "RetryPolicy", "ToolCall",
-           "ToolChoice", "ToolDefinition", "Vendor", "VendorError", "VendorKind", "VendorSpec", "open_vendor"]
+__all__ = ["AnthropicMessages", "ChatMessage", "Completion", "EndpointClient", "OpenAIChat", "ToolCall", "ToolChoice",
+           "ToolDefinition", "Vendor", "VendorError", "VendorKind", "VendorSpec", "open_vendor"]

@@ -1,4 +1,4 @@
-"""How an LLM player reaches a model: the vendor spec, chat messages, completions and the retry policy."""
+"""How an LLM player reaches a model: the vendor spec (with its retry policy), chat messages and completions."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from typing import Any, Literal, Protocol
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, SecretStr, field_validator
 
 from collabgap.protocol import Usage
+from collabgap.services.shared import RetryPolicy
 
 from .._errors import AgentServiceError
 
@@ -26,19 +27,6 @@ _VARIABLE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 class VendorError(AgentServiceError):
     """The model could not be reached or answered unusably, after every retry; never a model failure."""
-
-
-class RetryPolicy(BaseModel):
-    """Exponential backoff with jitter on 429, 5xx, timeouts, broken and garbled answers; honours Retry-After."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    max_retries: int = Field(5, ge=0, le=50)
-    """Retries after the first attempt."""
-    backoff_s: float = Field(0.5, ge=0)
-    """First backoff; each retry doubles it, and a random factor in [0.5, 1] spreads clients apart."""
-    max_backoff_s: float = Field(30.0, ge=0)
-    """Cap on one wait, Retry-After included."""
 
 
 class VendorSpec(BaseModel):
@@ -65,6 +53,7 @@ class VendorSpec(BaseModel):
     """Requests in flight at once to this endpoint, across every game the service plays."""
     stream: bool = True
     retry: RetryPolicy = RetryPolicy()
+    """Retried: 429, 5xx, timeouts, broken and garbled answers (see `_http.EndpointClient.call`)."""
 
     @field_validator("extra_headers")
     @classmethod

@@ -5,12 +5,13 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import random
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, TypeVar
 
 import httpx
+
+from collabgap.services.shared import retrying
 
 from ._base import VendorError, VendorSpec
 from ._scrub import scrub
@@ -57,7 +58,8 @@ def check_status(response: httpx.Response, body: bytes) -> None:
 
 def is_event_stream(response: httpx.Response) -> bool:
     """Whether the answer is a stream; some compatible servers ignore `stream: true` and answer whole."""
-    return response.headers.get("content-type", "").startswith("text/event-stream")
+    content_type: str = response.headers.get("content-type", "")
+    return content_type.startswith("text/event-stream")
 
 
 async def sse_events(response: httpx.Response) -> AsyncIterator[tuple[str | None, str]]:
@@ -85,42 +87,46 @@ class EndpointClient:
         self.http = httpx.AsyncClient(timeout=httpx.Timeout(spec.timeout_s, connect=min(10.0, spec.timeout_s)),
                                       transport=transport)
         self._limit = asyncio.Semaphore(spec.max_concurrency)
-        self._random = random.Random()
 
     async def call(self, attempt: Callable[[], Awaitable[T]]) -> tuple[T, int, float]:
-        """Run `attempt` until it succeeds or the policy gives up; returns (result, attempts, seconds).
+        """Run `attempt` until it succeeds or the spec's retry policy gives up; returns (result, attempts, seconds).
 
         Every reason, logged or raised, is scrubbed of secrets first: a vendor's message may repeat our key.
 
         Raises:
             VendorError: not retryable, or still failing after every retry (the last reason is given).
         """
-        policy = self.spec.retry
-        started = time.perf_counter()
-        for number in range(policy.max_retries + 1):
-            failure: VendorError
-            try:
-                async with self._limit:
-                    result = await attempt()
-                return result, number + 1, time.perf_counter() - started
-            except httpx.TimeoutException as exc:
-                failure = RetryableError(f"no answer within {self.spec.timeout_s:g} s ({type(exc).__name__})")
-            except httpx.TransportError as exc:
-                failure = RetryableError(self.scrub(f"connection failed: {type(exc).__name__}: {exc}"))
-            except RetryableError as exc:
-                failure = RetryableError(self.scrub(str(exc)), exc.retry_after)
-            except VendorError as exc:
-                failure = VendorError(self.scrub(str(exc)))
-            if not isinstance(failure, RetryableError):
-                raise failure  # outside the except block, so the unscrubbed error is not even its context
-            if number == policy.max_retries:
-                raise VendorError(f"{self.spec.kind} {self.spec.model}: {failure} "
-                                  f"(gave up after {number + 1} attempts)") from failure
-            backoff = policy.backoff_s * 2**number * self._random.uniform(0.5, 1.0)
-            wait = min(policy.max_backoff_s, max(backoff, failure.retry_after or 0.0))
+        retries = 0
+
+        def note(retry: int, failure: RetryableError, wait: float) -> None:
+            nonlocal retries
+            retries = retry
             logger.info("%s %s: %s; retrying in %.2f s", self.spec.kind, self.spec.model, failure, wait)
-            await asyncio.sleep(wait)
-        raise AssertionError("unreachable: the loop returns or raises")
+
+        started = time.perf_counter()
+        try:
+            result = await retrying(self.spec.retry, lambda: self._once(attempt), (RetryableError,), on_retry=note,
+                                    retry_after=lambda failure: failure.retry_after)
+        except RetryableError as failure:
+            raise VendorError(f"{self.spec.kind} {self.spec.model}: {failure} "
+                              f"(gave up after {retries + 1} attempts)") from failure
+        return result, retries + 1, time.perf_counter() - started
+
+    async def _once(self, attempt: Callable[[], Awaitable[T]]) -> T:
+        """One attempt under the concurrency limit, its failure scrubbed and raised as retryable or not."""
+        failure: VendorError
+        try:
+            async with self._limit:
+                return await attempt()
+        except httpx.TimeoutException as exc:
+            failure = RetryableError(f"no answer within {self.spec.timeout_s:g} s ({type(exc).__name__})")
+        except httpx.TransportError as exc:
+            failure = RetryableError(self.scrub(f"connection failed: {type(exc).__name__}: {exc}"))
+        except RetryableError as exc:
+            failure = RetryableError(self.scrub(str(exc)), exc.retry_after)
+        except VendorError as exc:
+            failure = VendorError(self.scrub(str(exc)))
+        raise failure  # outside the except block, so the unscrubbed error is not even its context
 
     def headers(self, auth: dict[str, str]) -> dict[str, str]:
         """The spec's extra headers (read from the environment where it says `env:`), then `auth`."""

@@ -12,73 +12,25 @@ are the paper's mean ± 1.96·SE, a bootstrap over mazes and, for rates, Wilson 
 
 from __future__ import annotations
 
-import csv
 import functools
-import io
-import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from importlib import resources
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
 from collabgap.protocol import Maze
 
-from .._records import EpisodeRecord, MessageRecord, PlayerKind, Score
-from ._stats import (
-    RESAMPLES,
-    SEED,
-    CellKey,
-    Estimate,
-    cell_key,
-    counted,
-    estimate,
-    maze_cluster,
-    paired_difference,
-    rate,
-)
+from .._records import EpisodeRecord, PlayerKind
+from ._effects import Gap, OrderingEffect, SoloCondition, gaps, ordering
+from ._paper import PAPER_SOURCE, PaperValue, paper_values, published, seat_models
+from ._stats import RESAMPLES, SEED, CellKey, Estimate, cell_key, counted, estimate, maze_cluster, rate, scored
 
-PAPER_SOURCE = "Davidson et al. 2025, The Collaboration Gap, arXiv 2511.02687, appendix Tables 2 and 3"
-SoloCondition = Literal["solo-full", "solo-split"]
 PolicyInForce = Literal["score", "exclude", "mixed"]
-_DATED = re.compile(r"-(\d{4}-\d{2}-\d{2}|\d{8})$")
 
 
 class _Result(BaseModel):
     model_config = ConfigDict(frozen=True)
-
-
-class PaperValue(_Result):
-    """One published pair result: `first` opens the dialogue (seat A), `second` answers (seat B)."""
-
-    metric: Literal["weighted", "binary"]
-    """`weighted`: mean weighted score; `binary`: success rate."""
-    first: str
-    second: str
-    mean: float
-    ci95: float
-    """The paper's half-width, 1.96·SE."""
-    source: str
-    """The appendix table it comes from."""
-
-
-@functools.cache
-def paper_values() -> tuple[PaperValue, ...]:
-    """The paper's pair results, shipped as `services/coordinator/analysis/data/paper_pairs.csv`."""
-    text = resources.files("collabgap.services.coordinator.analysis").joinpath("data/paper_pairs.csv").read_text(encoding="utf-8")
-    rows = csv.DictReader(io.StringIO("".join(line for line in text.splitlines(keepends=True)
-                                              if not line.startswith("#"))))
-    return tuple(PaperValue.model_validate(row) for row in rows)
-
-
-def model_id(model: str) -> str:
-    """A vendor's model id as compared with the paper's: no vendor prefix, lower case, no dated suffix.
-
-        >>> model_id("openai/GPT-4.1-2025-04-14")
-        'gpt-4.1'
-    """
-    return _DATED.sub("", model.strip().rsplit("/", 1)[-1].lower())
 
 
 class Cell(_Result):
@@ -165,36 +117,6 @@ class Cell(_Result):
         relay = f" {self.relay_kind} K={self.relay_k}" if self.relay_kind else ""
         order = f" order {''.join(self.order)}" if self.order else ""
         return f"{self.condition} {seats}{relay}{order}"
-
-
-class Gap(_Result):
-    """The collaboration gap of one player: solo minus its homogeneous pair (both seats), weighted score.
-
-    `solo` and `pair` are the two cells' own estimates; `gap` is paired on the mazes both played, so it equals
-    solo − pair exactly when both cells played the same mazes equally often.
-    """
-
-    player: str
-    mode: str
-    solo_condition: SoloCondition
-    solo: Estimate
-    pair: Estimate
-    gap: Estimate
-    """Mean over shared mazes of (solo − pair) on each; positive when the player does better alone."""
-    shared_mazes: int
-    """Mazes both cells played: the sample of the gap and of its bootstrap (0: none)."""
-
-
-class OrderingEffect(_Result):
-    """Does it matter who opens? Weighted score when X sits in seat A minus when Y does, paired on shared mazes."""
-
-    mode: str
-    player_x: str
-    player_y: str
-    x_opens: Estimate
-    y_opens: Estimate
-    effect: Estimate
-    shared_mazes: int
 
 
 class RelayPoint(_Result):
@@ -286,42 +208,6 @@ class Analysis(_Result):
                     None)
 
 
-def _counted(records: Sequence[EpisodeRecord]) -> list[EpisodeRecord]:
-    return [r for r in records if counted(r)]
-
-
-def _scores(records: Sequence[EpisodeRecord]) -> tuple[list[Score], list[str]]:
-    """The scores of the episodes in n, and the maze of each."""
-    scored = [(r.score, maze_cluster(r)) for r in _counted(records) if r.score is not None]
-    return [score for score, _ in scored], [maze for _, maze in scored]
-
-
-def _weighted(records: Sequence[EpisodeRecord]) -> tuple[list[float], list[str]]:
-    scores, mazes = _scores(records)
-    return [s.weighted for s in scores], mazes
-
-
-def _seat_models(records: Sequence[EpisodeRecord]) -> dict[str, list[str]]:
-    """Seat → the models its messages reported, over every attempt, normalised and sorted."""
-    models: dict[str, set[str]] = {}
-    for record in records:
-        messages: list[MessageRecord] = [m for a in record.attempts for m in a.messages] + record.messages
-        for message in messages:
-            if message.usage is not None and message.usage.model.strip():
-                models.setdefault(message.seat, set()).add(model_id(message.usage.model))
-    return {seat: sorted(names) for seat, names in models.items()}
-
-
-def _paper(key: CellKey, models: dict[str, list[str]], metric: str, paper: Sequence[PaperValue]) -> PaperValue | None:
-    """The published value of a paper-mode pair cell whose seats each reported exactly one model."""
-    if key.mode != "paper" or key.condition != "pair" or key.seat_b is None or key.relay_kind is not None:
-        return None
-    models_a, models_b = models.get("A", []), models.get("B", [])
-    if len(models_a) != 1 or len(models_b) != 1:
-        return None
-    return next((v for v in paper if (v.metric, v.first, v.second) == (metric, models_a[0], models_b[0])), None)
-
-
 @functools.lru_cache(maxsize=4096)
 def maze_facts(rows: tuple[str, ...]) -> tuple[float, int | None]:
     """A recorded maze's realised wall fraction and optimal path length."""
@@ -340,15 +226,15 @@ def _maze_means(records: Sequence[EpisodeRecord]) -> tuple[float | None, float |
 
 def _cell(key: CellKey, records: list[EpisodeRecord], paper: Sequence[PaperValue], resamples: int,
           seed: int) -> Cell:
-    included = _counted(records)
+    included = [r for r in records if counted(r)]
     platform = Counter(r.error.kind if r.error else "internal" for r in records if r.status == "error")
     failures = [r for r in records if r.flagged]
-    prompt = sum(r.tokens[0] for r in records)
-    completion = sum(r.tokens[1] for r in records)
+    prompt = sum(r.tokens.prompt for r in records)
+    completion = sum(r.tokens.completion for r in records)
     cost = sum(r.cost_usd for r in records)
     wall_fraction, optimal_length = _maze_means(records)
-    models = _seat_models(records)
-    scores, mazes = _scores(records)
+    models = seat_models(records)
+    scores, mazes = scored(records)
     spec = records[0].spec  # a cell's episodes share their seats' holders
     return Cell(
         **key._asdict(), episodes=len(records), n=len(included), flagged=sum(r.flagged for r in included),
@@ -363,49 +249,10 @@ def _cell(key: CellKey, records: list[EpisodeRecord], paper: Sequence[PaperValue
         prompt_tokens=prompt, completion_tokens=completion, tokens=prompt + completion,
         tokens_per_episode=(prompt + completion) / len(records), cost_usd=cost,
         cost_usd_per_episode=cost / len(records), models_a=models.get("A", []), models_b=models.get("B", []),
-        paper_weighted=_paper(key, models, "weighted", paper), paper_success=_paper(key, models, "binary", paper),
+        paper_weighted=published(key, models, "weighted", paper),
+        paper_success=published(key, models, "binary", paper),
         player_kind_a=spec.seat_a.player_kind, player_kind_b=spec.seat_b.player_kind if spec.seat_b else None,
     )
-
-
-def _plain(key: CellKey) -> bool:
-    return key.relay_kind is None
-
-
-def _gaps(groups: dict[CellKey, list[EpisodeRecord]], resamples: int, seed: int) -> list[Gap]:
-    gaps = []
-    for key, solo in groups.items():
-        if key.condition not in ("solo-full", "solo-split") or not _plain(key):
-            continue
-        pair = groups.get(CellKey("pair", key.mode, key.seat_a, key.seat_a, None, None, None, None))
-        if pair is None:
-            continue
-        gap, shared = paired_difference(_weighted(solo), _weighted(pair),
-                                        resamples=resamples, seed=seed)
-        condition: SoloCondition = "solo-full" if key.condition == "solo-full" else "solo-split"
-        gaps.append(Gap(player=key.seat_a, mode=key.mode, solo_condition=condition,
-                        solo=estimate(*_weighted(solo), resamples=resamples, seed=seed),
-                        pair=estimate(*_weighted(pair), resamples=resamples, seed=seed),
-                        gap=gap, shared_mazes=shared))
-    return sorted(gaps, key=lambda g: (g.mode, g.player, g.solo_condition))
-
-
-def _ordering(groups: dict[CellKey, list[EpisodeRecord]], resamples: int, seed: int) -> list[OrderingEffect]:
-    effects = []
-    for key, x_opens in groups.items():
-        if key.condition != "pair" or not _plain(key) or key.seat_b is None or not key.seat_a < key.seat_b:
-            continue
-        y_opens = groups.get(key._replace(seat_a=key.seat_b, seat_b=key.seat_a))
-        if y_opens is None:
-            continue
-        effect, shared = paired_difference(_weighted(x_opens), _weighted(y_opens),
-                                           resamples=resamples, seed=seed)
-        effects.append(OrderingEffect(
-            mode=key.mode, player_x=key.seat_a, player_y=key.seat_b,
-            x_opens=estimate(*_weighted(x_opens), resamples=resamples, seed=seed),
-            y_opens=estimate(*_weighted(y_opens), resamples=resamples, seed=seed),
-            effect=effect, shared_mazes=shared))
-    return sorted(effects, key=lambda e: (e.mode, e.player_x, e.player_y))
 
 
 def _relay_curves(cells: Iterable[Cell]) -> list[RelayCurve]:
@@ -477,7 +324,7 @@ def analyze(records: Iterable[EpisodeRecord], *, resamples: int = RESAMPLES, see
         episodes=len(records), scored=sum(c.n for c in cells), flagged=sum(c.flagged for c in cells),
         excluded=sum(c.excluded for c in cells), errors=sum(platform.values()),
         platform_errors=dict(sorted(platform.items())), agent_error_policy=_policy(records),
-        resamples=resamples, seed=seed, cells=cells, gaps=_gaps(groups, resamples, seed),
-        ordering=_ordering(groups, resamples, seed), relay_curves=_relay_curves(cells),
+        resamples=resamples, seed=seed, cells=cells, gaps=gaps(groups, resamples, seed),
+        ordering=ordering(groups, resamples, seed), relay_curves=_relay_curves(cells),
         agent_errors=_agent_errors(records),
     )

@@ -6,20 +6,19 @@ bootstrap resamples whole mazes, and a difference of two cells (the gap, the ord
 mazes both played. Every computation first sorts its sample by maze and value, and every bootstrap starts its own
 generator from a fixed seed: the same records give the same intervals, in whichever order they were stored.
 
-`summarize` and `CellSummary` are the short per-cell table that the demo prints and the assessor reports; the full
-analysis (bootstrap intervals, gaps, ordering effects, relay curves, cost) is `analyze` in `_analysis.py`.
+The analysis built on them (cells, gaps, ordering effects, relay curves, cost) is `analyze` in `_analysis.py`.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import NamedTuple
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict
 
-from .._records import EpisodeRecord
+from .._records import EpisodeRecord, Score
 
 Z95 = 1.96
 RESAMPLES = 2000
@@ -72,6 +71,12 @@ def counted(record: EpisodeRecord) -> bool:
         return False
     error = record.error
     return not (error is not None and error.blame.startswith("agent:") and record.spec.agent_errors == "exclude")
+
+
+def scored(records: Sequence[EpisodeRecord]) -> tuple[list[Score], list[str]]:
+    """The scores of the episodes in n (see `counted`), and the maze of each."""
+    kept = [(r.score, maze_cluster(r)) for r in records if counted(r) and r.score is not None]
+    return [score for score, _ in kept], [maze for _, maze in kept]
 
 
 class Estimate(BaseModel):
@@ -195,47 +200,3 @@ def paired_difference(first: tuple[Sequence[float], Sequence[str]], second: tupl
         boot = _percentiles(diffs[_picks(len(shared), resamples, seed)].mean(axis=1))
     return Estimate(mean=mean, se=None if ci95 is None else ci95 / Z95, ci95=ci95,
                     boot_low=boot[0] if boot else None, boot_high=boot[1] if boot else None), len(shared)
-
-
-class CellSummary(BaseModel):
-    """One cell over its counted episodes, in short; platform errors are counted apart, never scored."""
-
-    model_config = ConfigDict(frozen=True)
-
-    condition: str
-    seat_a: str
-    seat_b: str | None
-    n: int
-    """Episodes in n: scored, and not excluded by the run's agent-error policy."""
-    errors: int
-    """Episodes that ended in a platform error (unscored)."""
-    weighted_mean: float | None
-    weighted_ci95: float | None
-    """Half-width of the 95% interval, 1.96·SE; None with fewer than 2 episodes."""
-    success_rate: float | None
-    success_ci95: float | None
-    mode: str = "referee"
-    relay_kind: str | None = None
-    relay_k: int | None = None
-    flagged: int = 0
-    """Of n, the episodes scored although an agent or the grader failed."""
-
-
-def summarize(records: Iterable[EpisodeRecord]) -> list[CellSummary]:
-    """One summary per cell (see `CellKey`), in first-seen order."""
-    cells: dict[CellKey, list[EpisodeRecord]] = {}
-    for record in records:
-        cells.setdefault(cell_key(record), []).append(record)
-    summaries = []
-    for key, group in cells.items():
-        included = [r for r in group if counted(r)]
-        scored = [r.score for r in included if r.score is not None]
-        weighted, weighted_ci = mean_ci([s.weighted for s in scored])
-        success, success_ci = mean_ci([float(s.success) for s in scored])
-        summaries.append(CellSummary(
-            condition=key.condition, seat_a=key.seat_a, seat_b=key.seat_b, n=len(scored),
-            errors=sum(r.status == "error" for r in group), weighted_mean=weighted, weighted_ci95=weighted_ci,
-            success_rate=success, success_ci95=success_ci, mode=key.mode, relay_kind=key.relay_kind,
-            relay_k=key.relay_k, flagged=sum(r.flagged for r in included),
-        ))
-    return summaries

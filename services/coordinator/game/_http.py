@@ -9,6 +9,8 @@ from typing import TypedDict
 
 import httpx
 
+from collabgap.services.shared import describe as describe  # where the coordinator's clients name failures
+
 CONNECT_RETRIES = 2
 """Extra tries of a connection that was refused or reset while connecting; a request is never sent twice."""
 KEEPALIVE_S = 2.0
@@ -36,18 +38,3 @@ def pool_size(connections: int | None) -> PoolLimits:
     the limit waits for a free connection instead of failing.
     """
     return PoolLimits(max_connections=connections, max_keepalive_connections=connections, keepalive_expiry=KEEPALIVE_S)
-
-
-def describe(exc: BaseException) -> str:
-    """An exception and the causes behind it, each named: `ReadError` alone says nothing, so the chain does."""
-    parts: list[str] = []
-    seen: BaseException | None = exc
-    for _ in range(8):  # a chain can loop back on itself
-        if seen is None or len(parts) == 4:
-            break
-        text = str(seen).strip()
-        part = f"{type(seen).__name__}: {text}" if text else type(seen).__name__
-        if not parts or part != parts[-1]:  # a library re-raising the same error as itself adds nothing
-            parts.append(part)
-        seen = seen.__cause__ or seen.__context__
-    return " <- ".join(parts)

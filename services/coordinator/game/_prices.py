@@ -30,7 +30,8 @@ class PriceTable:
             ConfigError: the file is missing or not a price table.
         """
         try:
-            text = path.read_text() if path else resources.files("collabgap.services.coordinator.game").joinpath("prices.toml").read_text()
+            packaged = resources.files("collabgap.services.coordinator.game").joinpath("prices.toml")
+            text = path.read_text() if path else packaged.read_text()
             data = tomllib.loads(text)
             prices = {model: (float(p["input"]), float(p["output"])) for model, p in data["models"].items()}
             if negative := sorted(model for model, price in prices.items() if min(price) < 0):

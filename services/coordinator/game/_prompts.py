@@ -56,7 +56,9 @@ class Prompts:
         if start.condition != "pair" and not team:
             return [task]
         if start.history:
-            others = (lambda seat: agent_name(seat)) if team else (lambda seat: "partner")
+            def others(seat: Seat) -> str:
+                return agent_name(seat) if team else "partner"
+
             lines = "\n\n".join(f"[{'you' if h.seat == start.seat else others(h.seat)}]: {h.text}"
                                  for h in start.history)
             return [task, f"You take over seat {start.seat} mid-game. The conversation so far, oldest first "

@@ -64,8 +64,9 @@ from .._records import (
     EpisodeSpec,
     EpisodeStatus,
     SeatSpec,
+    maze_series,
 )
-from ..analysis._stats import CellSummary, summarize
+from ..analysis._analysis import Cell, analyze
 
 JSONRPC_PATH = "/a2a/jsonrpc/"
 REST_PATH = "/a2a/rest"
@@ -87,20 +88,16 @@ AssessedCondition = Literal["solo-full", "solo-split", "pair"]
 """What an assessment plays; teams are played from run files."""
 
 
-class AssessmentConfig(BaseModel):
-    """What to play; the `config` object of a request. Unknown keys are refused, so a typo fails loudly."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class AssessmentConfig(MazeParams):
+    """What to play; the `config` object of a request. Unknown keys are refused, so a typo fails loudly. The
+    `MazeParams` fields (size, wall_density, start, goal, min_path, max_path, seed) make the mazes, maze i with
+    seed `seed + i`."""
 
     conditions: list[AssessedCondition] = Field(default_factory=lambda: list[AssessedCondition](["pair"]),
                                                 min_length=1)
     """Conditions to play: `solo-full`, `solo-split` (each participant alone), `pair`."""
     mazes: int = Field(5, ge=1, le=10_000)
     """Mazes per cell (condition and seating)."""
-    size: int = Field(6, ge=3, le=30)
-    """Rows and columns of each maze."""
-    seed: int = 0
-    """The first maze seed; maze i uses seed + i."""
     message_limit: int = Field(50, ge=1, le=1000)
     concurrency: int = Field(4, ge=1, le=256)
     """Episodes played at once."""
@@ -142,7 +139,8 @@ class AssessmentResult(BaseModel):
 
     participants: dict[str, str]
     config: AssessmentConfig
-    cells: list[CellSummary]
+    cells: list[Cell]
+    """The analysis's cells: n, errors, weighted score and success rate with their intervals, tokens, cost."""
     episodes: list[EpisodeOutcome]
 
     @classmethod
@@ -153,7 +151,7 @@ class AssessmentResult(BaseModel):
             weighted=r.score.weighted if r.score else None, success=r.score.success if r.score else None,
             error=r.error,
         ) for r in records]
-        return cls(participants=dict(request.participants), config=request.config, cells=summarize(records),
+        return cls(participants=dict(request.participants), config=request.config, cells=analyze(records).cells,
                    episodes=episodes)
 
 
@@ -196,7 +194,7 @@ def plan_assessment(request: AssessmentRequest) -> list[EpisodeSpec]:
     config = request.config
     seats = [SeatSpec(name=role, url=url) for role, url in request.participants.items()]
     by_role = {seat.name: seat for seat in seats}
-    mazes = [MazeParams(size=config.size, seed=config.seed + i) for i in range(config.mazes)]
+    mazes = maze_series(config, config.mazes)
     plan: list[EpisodeSpec] = []
     for condition in config.conditions:
         if condition != "pair":
@@ -308,8 +306,9 @@ def build_assessor_card(settings: AssessorSettings) -> AgentCard:
         default_output_modes=["application/json", "text/plain"],
         skills=[AgentSkill(
             id=ASSESS_SKILL_ID, name="Assess collaboration",
-            description="Send JSON {participants: {role: agent URL}, config: {conditions, mazes, size, seed, "
-                        "message_limit, concurrency, turn_timeout_s}}. Roles A and B play one pair (A opens); "
+            description="Send JSON {participants: {role: agent URL}, config: {conditions, mazes, size, "
+                        "wall_density, start, goal, min_path, max_path, seed, message_limit, concurrency, "
+                        "turn_timeout_s}}. Roles A and B play one pair (A opens); "
                         "other role names play every ordered pair. Streams progress, then a `results` artifact.",
             tags=["collabgap", "assessment", "maze", "collaboration"],
             examples=[example],

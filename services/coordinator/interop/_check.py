@@ -46,7 +46,7 @@ from ._check_card import (
     probe_interface,
     skipped,
 )
-from ..game._episode import pick_vote
+from ..game._relay import pick_vote
 from .._errors import (
     AgentError,
     AgentFault,

@@ -19,7 +19,8 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from ..analysis._analysis import Analysis, Cell, PaperValue, analyze, maze_facts
+from ..analysis._analysis import Analysis, Cell, analyze, maze_facts
+from ..analysis._paper import PaperValue
 from .._errors import ConfigError
 from .._records import EpisodeRecord
 from ._report_html import render_report
@@ -81,7 +82,7 @@ class ReportFiles(BaseModel):
 def episode_row(record: EpisodeRecord) -> dict[str, object]:
     """One episode as a flat row of `EPISODE_COLUMNS`."""
     spec, relay, score, error = record.spec, record.spec.relay, record.score, record.error
-    prompt, completion = record.tokens
+    tokens = record.tokens
     return {
         "episode_id": spec.episode_id, "game_id": record.game_id, "attempt": record.attempt,
         "repetition": spec.repetition, "condition": spec.condition, "mode": spec.mode, "seat_a": spec.seat_a.name,
@@ -99,8 +100,8 @@ def episode_row(record: EpisodeRecord) -> dict[str, object]:
         "optimal_length": score.optimal_length if score else None,
         "wall_fraction": maze_facts(tuple(record.maze))[0] if record.maze else None,
         "conflicts": score.conflicts if score else None,
-        "messages": len(record.messages), "prompt_tokens": prompt, "completion_tokens": completion,
-        "tokens": prompt + completion, "cost_usd": record.cost_usd, "duration_s": record.duration_s,
+        "messages": len(record.messages), "prompt_tokens": tokens.prompt, "completion_tokens": tokens.completion,
+        "tokens": tokens.total, "cost_usd": record.cost_usd, "duration_s": record.duration_s,
     }
 
 

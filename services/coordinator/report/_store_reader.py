@@ -27,7 +27,8 @@ from ..runs._plan import plan_size
 from .._records import EpisodeRecord
 from ..runs._runfile import RunFile
 from ..analysis._stats import CellKey
-from ..runs._store import Store, _reason, require_postgres_driver
+from ..runs._store import Store
+from ..runs._store_url import reason, require_postgres_driver
 from ..runs._store_schema import SCHEMA_VERSION, episodes, messages, meta, runs
 
 SortKey = Literal["saved", "episode", "status", "weighted", "messages", "duration", "cost"]
@@ -277,7 +278,8 @@ class StoreReader:
             document: ColumnElement[Any] = cast(episodes.c.record_json, JSON)
         else:
             document = type_coerce(episodes.c.record_json, JSON)
-        return document[("error", "blame")].as_string()
+        blame: ColumnElement[str] = document[("error", "blame")].as_string()
+        return blame
 
     def _check_version(self) -> None:
         try:
@@ -295,7 +297,7 @@ class StoreReader:
             with self._engine.connect() as conn:
                 return list(conn.execute(query).all())
         except SQLAlchemyError as exc:
-            raise StoreError(f"cannot {action} in {self._where}: {_reason(exc)}") from exc
+            raise StoreError(f"cannot {action} in {self._where}: {reason(exc)}") from exc
 
 
 def _planned(provenance: dict[str, Any]) -> int | None:

@@ -14,7 +14,8 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
 
-from ..analysis._analysis import Analysis, Cell, PaperValue, RelayCurve
+from ..analysis._analysis import Analysis, Cell, RelayCurve
+from ..analysis._paper import PaperValue
 from ..analysis._stats import Estimate
 
 CELLS_CAPTION = ("Cells: n episodes in the estimates; weighted score, mean ± 1.96·SE; success rate with its 95% "

@@ -37,6 +37,8 @@ from ._store_reader import EpisodeFilter, RunInfo, SortKey, StoreReader
 from ._view_pages import PAGE_SIZE, episode_page, episodes_page, page, run_json, run_page, runs_page
 
 POLL_S = 2.0
+ASSETS = "collabgap.services.coordinator.report"
+"""The package whose `view/` and `static/` folders the pages load."""
 """How often an open page asks for the runs' progress."""
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]")
 CSP = ("default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
@@ -212,7 +214,7 @@ def create_view_app(source: ViewSource, *, poll_s: float = POLL_S,
         Route("/", home), Route("/api/runs", runs_json), Route("/healthz", healthz),
         Route("/runs/{run_id}", run), Route("/runs/{run_id}/episodes", episodes),
         Route("/runs/{run_id}/episode/{episode_id:path}", episode),
-        Mount("/static", StaticFiles(packages=[("collabgap.services.coordinator.report", "view"), ("collabgap.services.coordinator.report", "static")])),
+        Mount("/static", StaticFiles(packages=[(ASSETS, "view"), (ASSETS, "static")])),
     ]
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

@@ -263,8 +263,8 @@ def episode_page(run_id: str, record: EpisodeRecord) -> str:
     facts = [("condition", spec.condition), ("protocol", spec.mode), ("seat A", spec.seat_a.name),
              ("seat B", spec.seat_b.name if spec.seat_b else "—"), ("maze", record.maze_id or "—"),
              ("status", f"{record.status} ({record.end_reason})"), ("attempt", str(record.attempt)),
-             ("duration", f"{record.duration_s:.1f} s"), ("tokens", " in, ".join(map(str, record.tokens)) + " out"),
-             ("cost", f"${record.cost_usd:.6f}")]
+             ("duration", f"{record.duration_s:.1f} s"),
+             ("tokens", f"{record.tokens.prompt} in, {record.tokens.completion} out"), ("cost", f"${record.cost_usd:.6f}")]
     if record.score is not None:
         s = record.score
         facts.append(("score", f"weighted {s.weighted:.3f}, {'solved' if s.success else 'not solved'}, {s.moves} moves "

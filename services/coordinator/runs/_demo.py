@@ -11,30 +11,28 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl
+from pydantic import BaseModel, Field, HttpUrl
+
+from collabgap.protocol import MazeParams
 
 from .._errors import ConfigError
 from ._plan import expand
-from .._records import EpisodeRecord
+from .._records import EpisodeRecord, maze_of
 from ._runner import RunOutcome, RunProgress
 from ._run import execute_run, fresh_run_name, load_records, run_paths
 from ._runfile import AgentEntry, Concurrency, ConditionEntry, Limits, MazeSet, RefereeEntry, RunFile
-from ..analysis._stats import CellSummary, summarize
+from ..analysis._analysis import Cell, analyze
 
 DEMO_PLAYERS = ("scripted:cartographer", "scripted:follower")
 DEMO_TURN_TIMEOUT_S = 60.0
 
 
-class DemoSettings(BaseModel):
-    """How big a demo to run, and where to keep its results."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class DemoSettings(MazeParams):
+    """How big a demo to run, and where to keep its results; the `MazeParams` fields make its mazes, maze i with
+    seed `seed + i`."""
 
     mazes: int = Field(20, ge=1, le=10_000)
     """Mazes per cell (condition and seat assignment)."""
-    size: int = Field(6, ge=3, le=30)
-    seed: int = 0
-    """The first maze seed; maze i uses seed + i."""
     concurrency: int = Field(8, ge=1, le=256)
     runs_dir: Path = Path("runs")
     retries: int = Field(2, ge=0, le=20)
@@ -48,7 +46,8 @@ class DemoResult(BaseModel):
 
     outcome: RunOutcome
     records: list[EpisodeRecord]
-    cells: list[CellSummary]
+    cells: list[Cell]
+    """The analysis's cells (`analyze(records).cells`), as the report shows them."""
 
     @property
     def run_dir(self) -> Path:
@@ -61,7 +60,7 @@ def demo_run(settings: DemoSettings, name: str) -> RunFile:
     return RunFile(
         name=name, runs_dir=settings.runs_dir, retries=settings.retries, agents=agents,
         referee=RefereeEntry(url=settings.referee) if settings.referee is not None else None,
-        mazes=MazeSet(count=settings.mazes, seed=settings.seed, size=settings.size),
+        mazes=MazeSet(count=settings.mazes, **maze_of(settings).model_dump()),
         conditions=[ConditionEntry(kind=kind, agents=list(agents)) for kind in ("solo-full", "solo-split", "pair")],
         limits=Limits(turn_timeout_s=DEMO_TURN_TIMEOUT_S),
         concurrency=Concurrency(games=settings.concurrency, per_agent=settings.concurrency))
@@ -83,4 +82,4 @@ def run_demo(settings: DemoSettings, on_plan: Callable[[RunProgress], None] | No
     outcome = execute_run(run, None, on_plan=on_plan, progress=progress)
     order = {spec.episode_id: index for index, spec in enumerate(expand(run, Path(), lambda name: ""))}
     records = sorted(load_records(run_paths(run, None)[0]), key=lambda record: order[record.spec.episode_id])
-    return DemoResult(outcome=outcome, records=records, cells=summarize(records))
+    return DemoResult(outcome=outcome, records=records, cells=analyze(records).cells)

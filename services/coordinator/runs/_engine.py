@@ -18,6 +18,8 @@ from typing import Generic, TypeVar
 
 from pydantic import SecretStr
 
+from collabgap.services.shared import RetryPolicy, retrying
+
 from ..game._episode import MessageListener, episode_agents, maze_id, play_episode
 from .._errors import InfrastructureError, StoreError
 from ..game._prices import PriceTable
@@ -31,8 +33,8 @@ logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-SAVE_ATTEMPTS = 3
-"""Tries to save one record (1 s, then 2 s apart) before the save's `StoreError` is raised."""
+SAVE_RETRY = RetryPolicy(max_retries=2, backoff_s=1.0, max_backoff_s=2.0, jitter=0.0)
+"""Three tries to save one record, 1 s then 2 s apart, before the save's `StoreError` is raised."""
 _CLOSE_TIMEOUT_S = 10.0
 
 
@@ -63,9 +65,21 @@ class Played:
     retries: int
 
 
+class _PlatformError(Exception):
+    """An attempt that ended in a platform error: replayed while the run's retries last, else the final record."""
+
+    def __init__(self, record: EpisodeRecord) -> None:
+        super().__init__(f"episode {record.spec.episode_id} ended in a platform error")
+        self.record = record
+
+
 def replay_of(record: EpisodeRecord) -> list[AttemptRecord]:
     """The attempts a replay of `record` (a stored platform error) starts with: its own, then itself."""
     return [*record.attempts, _attempt(record)]
+
+
+def _next_number(attempts: list[AttemptRecord]) -> int:
+    return attempts[-1].attempt + 1 if attempts else 1
 
 
 def _attempt(record: EpisodeRecord) -> AttemptRecord:
@@ -115,6 +129,9 @@ class EpisodeEngine:
 
     def __init__(self, settings: EngineSettings, store: Store, on_message: MessageListener | None = None) -> None:
         self._settings = settings
+        # Replayed at once, no backoff: the attempt itself waited out the failure (a turn's or a game's timeout),
+        # and a broken connection is opened again by the next attempt.
+        self._replays = RetryPolicy(max_retries=settings.retries, backoff_s=0.0)
         self._on_message = on_message
         self._store = store
         self._referee: _Held[RefereeClient] | None = None
@@ -124,34 +141,38 @@ class EpisodeEngine:
         """Play the episode, retrying platform errors as the run file says; `earlier` is the stored platform
         error this play replaces (`--retry-errors`), whose attempts the new record keeps."""
         attempts = replay_of(earlier) if earlier is not None else []
-        first = attempts[-1].attempt + 1 if attempts else 1
-        last = first + self._settings.retries
-        for number in range(first, last + 1):
+        first = _next_number(attempts)
+
+        async def attempt() -> EpisodeRecord:
             record = await self._play_once(spec)
-            record = record.model_copy(update={"attempt": number, "attempts": list(attempts)})
-            if record.status != "error" or number == last:
-                break
-            attempts.append(_attempt(record))
-        return Played(record, number - first)
+            record = record.model_copy(update={"attempt": _next_number(attempts), "attempts": list(attempts)})
+            if record.status == "error":
+                raise _PlatformError(record)
+            return record
+
+        def keep(_retry: int, failure: _PlatformError, _wait: float) -> None:
+            attempts.append(_attempt(failure.record))
+
+        try:
+            record = await retrying(self._replays, attempt, (_PlatformError,), on_retry=keep)
+        except _PlatformError as failure:  # it persisted after every retry: stored as the episode's error
+            record = failure.record
+        return Played(record, record.attempt - first)
 
     async def save(self, record: EpisodeRecord, *, replace_error: bool = False) -> bool:
         """Save the record, trying again when the store fails; False when the episode was stored already.
 
         Raises:
-            StoreError: the store failed `SAVE_ATTEMPTS` times.
+            StoreError: the store failed every try of `SAVE_RETRY`.
         """
-        for attempt in range(1, SAVE_ATTEMPTS + 1):
-            try:
-                # A save that committed before its connection broke is absorbed by the store's UNIQUE episode
-                # id on the next try: the episode is in the store exactly once.
-                return await asyncio.to_thread(self._store.save_episode, self._settings.run_id, record,
-                                               replace_error=replace_error)
-            except StoreError as exc:
-                if attempt == SAVE_ATTEMPTS:
-                    raise
-                logger.warning("could not save episode %s (try %d): %s", record.spec.episode_id, attempt, exc)
-                await asyncio.sleep(2 ** (attempt - 1))
-        raise AssertionError("unreachable")
+        def note(retry: int, exc: StoreError, _wait: float) -> None:
+            logger.warning("could not save episode %s (try %d): %s", record.spec.episode_id, retry, exc)
+
+        # A save that committed before its connection broke is absorbed by the store's UNIQUE episode id on the
+        # next try: the episode is in the store exactly once.
+        return await retrying(SAVE_RETRY, lambda: asyncio.to_thread(self._store.save_episode, self._settings.run_id,
+                                                                    record, replace_error=replace_error),
+                              (StoreError,), on_retry=note)
 
     async def close(self) -> None:
         """Close the connections (the store belongs to the caller)."""

@@ -2,6 +2,7 @@
 
 A child sees only what it needs (`child_environment`): the variables any process needs to run, and the secrets
 it is handed by name. Secrets travel in the environment, never on a command line, where `ps` would show them.
+Each service is started from its settings object, handed to the child as JSON on its standard input.
 """
 
 from __future__ import annotations
@@ -19,10 +20,18 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 import httpx
+from pydantic import BaseModel, JsonValue
+
+from collabgap.services.shared import SECRET_VARIABLES, SERVE_MODULE, ServeRequest, ServiceName, secret_environment
 
 from .._errors import ConfigError
+
+if TYPE_CHECKING:
+    from collabgap.services.agent import AgentSettings, HumanSettings
+    from collabgap.services.fake_llm import FakeVendorSettings
 
 READY_TIMEOUT_S = 30.0
 PR_SET_PDEATHSIG = 1
@@ -73,7 +82,7 @@ class ServiceGroup:
     Example:
         >>> with ServiceGroup() as group:                                # doctest: +SKIP
         ...     referee = group.start_referee(token="secret")
-        ...     agent = group.start_agent("scripted:cartographer")
+        ...     agent = group.start_agent(AgentSettings(player="scripted:cartographer", max_body=4096))
     """
 
     def __init__(self, log_dir: Path | None = None) -> None:
@@ -94,32 +103,49 @@ class ServiceGroup:
         self._stack.close()
 
     def start_referee(self, token: str) -> str:
-        """Start a referee; returns its MCP URL."""
-        return self._start("referee", ["referee", "serve"], {"COLLABGAP_REFEREE_TOKEN": token}) + "/mcp"
+        """Start a referee whose coordinator token is `token`; returns its MCP URL."""
+        return self.start("referee", {}, env={SECRET_VARIABLES["referee"][1]: token}) + "/mcp"
 
-    def start_agent(self, player: str, *options: str, env: dict[str, str] | None = None) -> str:
-        """Start an agent service hosting `player` (more `agent serve` options may follow); returns its base URL.
+    def start_agent(self, settings: AgentSettings | str, *, env: dict[str, str] | None = None) -> str:
+        """Start an agent service (a player spec alone: with the default settings); returns its base URL.
 
         `env` holds the secrets it needs by name: its API key variable, its `COLLABGAP_AGENT_TOKEN`.
         """
-        name = player.replace(":", "-").replace("/", "-")
-        return self._start(name, ["agent", "serve", "--player", player, *options], env or {})
+        player = settings if isinstance(settings, str) else settings.player
+        return self.start("agent", {"player": settings} if isinstance(settings, str) else settings, env=env,
+                          name=player.replace(":", "-").replace("/", "-"))
 
-    def start_human(self, reply_timeout_s: float) -> str:
-        """Start a person's seat (`collabgap human serve`); returns its base URL, where the person opens the page."""
-        return self._start("human", ["human", "serve", "--reply-timeout", f"{reply_timeout_s:g}"], {})
+    def start_human(self, settings: HumanSettings) -> str:
+        """Start a person's seat; returns its base URL, where the person opens the page."""
+        return self.start("human", settings)
 
-    def start_fake_vendor(self, config: str = "{}", *, env: dict[str, str] | None = None) -> str:
-        """Start the fake LLM vendor with JSON `config`; returns its base URL (OpenAI API under `/v1`).
+    def start_fake_vendor(self, settings: FakeVendorSettings | None = None, *,
+                          env: dict[str, str] | None = None) -> str:
+        """Start the fake LLM vendor (default settings when None); returns its base URL (OpenAI API under `/v1`).
 
         `env` may hold `COLLABGAP_FAKE_LLM_KEY`, the one key it then accepts.
         """
-        return self._start("fake-llm", ["fake-llm", "serve", "--config", config], env or {})
+        return self.start("fake-llm", {} if settings is None else settings, env=env)
+
+    def start(self, service: ServiceName, settings: BaseModel | dict[str, JsonValue], *, name: str | None = None,
+              env: dict[str, str] | None = None) -> str:
+        """Start `service` with `settings` (its settings model, or their fields as JSON) on a free loopback port;
+        returns its base URL once it is ready.
+
+        The child (`python -m collabgap.services._serve`) reads the settings on its standard input and validates
+        them with the same model. Their secret, and the secrets in `env` (name -> value), reach it only in its
+        environment.
+        """
+        return self.start_process(
+            name or service, lambda port: [sys.executable, "-m", SERVE_MODULE, service],  # `ps` names the service
+            env={**secret_environment(service, settings), **(env or {})},
+            stdin=lambda port: ServeRequest.of(service, settings, port).model_dump_json().encode())
 
     def start_process(self, name: str, argv: Callable[[int], list[str]], *, env: dict[str, str] | None = None,
-                      ready_path: str = "/healthz") -> str:
-        """Start any HTTP service whose command line `argv(port)` makes it listen on 127.0.0.1:port; returns its
-        base URL once `ready_path` answers 200. It is stopped with the group, like every collabgap service.
+                      ready_path: str = "/healthz", stdin: Callable[[int], bytes] | None = None) -> str:
+        """Start any HTTP service whose command line `argv(port)` (and standard input `stdin(port)`) makes it
+        listen on 127.0.0.1:port; returns its base URL once `ready_path` answers 200. It is stopped with the group,
+        like every collabgap service.
 
         Its environment is `child_environment(env)`: secrets only by name in `env`, never in `argv`.
         """
@@ -130,17 +156,17 @@ class ServiceGroup:
             # Its own session: a Ctrl-C at the terminal reaches the run, which stops its games before the
             # services go (the group stops them on exit); a service that died first would fail games in flight.
             process = subprocess.Popen(argv(port), stdout=sink, stderr=subprocess.STDOUT,
+                                       stdin=subprocess.DEVNULL if stdin is None else subprocess.PIPE,
                                        env=child_environment(env or {}), preexec_fn=_die_with_parent,
                                        start_new_session=True)
+        if stdin is not None:
+            assert process.stdin is not None
+            with contextlib.suppress(BrokenPipeError), process.stdin:  # died at once: its log says why, below
+                process.stdin.write(stdin(port))
         service = ServiceProcess(name, f"http://127.0.0.1:{port}", process, log)
         self.services.append(service)
         _wait_ready(service, ready_path)
         return service.url
-
-    def _start(self, name: str, command: list[str], env: dict[str, str]) -> str:
-        return self.start_process(
-            name, lambda port: [sys.executable, "-m", "collabgap.services", *command, "--host", "127.0.0.1", "--port", str(port)],
-            env=env)
 
 
 def _die_with_parent() -> None:

@@ -14,14 +14,14 @@ from typing import Literal
 from urllib.parse import urlsplit
 
 import httpx
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl
+from pydantic import BaseModel, Field, HttpUrl
 
-from collabgap.protocol import SEATS, Condition, Mode, Seat
+from collabgap.protocol import SEATS, Condition, MazeParams, Mode, Seat
 
 from ..interop._check_card import fetch_card
 from ..game._episode import MessageListener
 from ..game._http import tls_context
-from .._records import EpisodeRecord
+from .._records import EpisodeRecord, maze_of
 from ._runner import RunOutcome
 from ._run import execute_run, fresh_run_name, load_records, run_paths
 from ._runfile import AgentEntry, ConditionEntry, Limits, MazeSet, RefereeEntry, RunFile
@@ -32,10 +32,9 @@ READY_TIMEOUT_S = 30.0
 """How long a game waits for its agents and referee to answer before it gives up (a run waits longer)."""
 
 
-class PlaySettings(BaseModel):
-    """One game: who sits where, the maze, and the rules; validated once, at the edge. Holds no secret."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class PlaySettings(MazeParams):
+    """One game: who sits where, the maze (the `MazeParams` fields), and the rules; validated once, at the edge.
+    Holds no secret."""
 
     a: HttpUrl
     """Seat A's agent base URL."""
@@ -50,8 +49,6 @@ class PlaySettings(BaseModel):
     """A referee already running (its token from COLLABGAP_REFEREE_TOKEN); default: the game starts one."""
     grader: HttpUrl | None = None
     """Paper mode: the grading agent's base URL."""
-    seed: int = 0
-    size: int = Field(6, ge=3, le=30)
     condition: Condition = "pair"
     feedback: Literal["none", "position"] = "none"
     message_limit: int = Field(50, ge=1, le=1000)
@@ -103,7 +100,7 @@ def play_run(settings: PlaySettings, name: str) -> RunFile:
         referee=RefereeEntry(url=settings.referee) if settings.referee is not None else None,
         prompts_dir=settings.prompts_dir.resolve() if settings.prompts_dir else None,
         prices_file=settings.prices_file.resolve() if settings.prices_file else None,
-        mazes=MazeSet(count=1, seed=settings.seed, size=settings.size), conditions=[condition],
+        mazes=MazeSet(count=1, **maze_of(settings).model_dump()), conditions=[condition],
         limits=Limits(messages=settings.message_limit, turn_timeout_s=settings.turn_timeout_s,
                       feedback=settings.feedback))
 

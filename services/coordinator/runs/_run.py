@@ -21,7 +21,7 @@ from pathlib import Path
 
 from pydantic import SecretStr
 
-from collabgap.services.agent import HUMAN_PLAYER
+from collabgap.services.agent import HUMAN_PLAYER, HumanSettings
 
 from .._errors import ConfigError
 from .._records import EpisodeRecord, EpisodeSpec
@@ -35,7 +35,8 @@ from ._plan import expand
 from ._readiness import READY_TIMEOUT_S, readiness_probes, wait_until_ready
 from ._runfile import RunFile
 from ._runner import Backend, LocalBackend, Runner, RunOutcome, RunProgress, Signals
-from ._store import Store, masked_url
+from ._store import Store
+from ._store_url import masked_url
 
 
 def run_paths(run: RunFile, path: Path | None) -> tuple[Path, str]:
@@ -99,11 +100,11 @@ def execute_run(run: RunFile, path: Path | None, *, on_plan: Callable[[RunProgre
         local: dict[str, str] = {}
         for name, agent in run.agents.items():
             if agent.player == HUMAN_PLAYER:
-                local[name] = services.start_human(run.limits.human_reply_timeout_s)
+                local[name] = services.start_human(HumanSettings(reply_timeout_s=run.limits.human_reply_timeout_s))
                 progress.human_pages[name] = f"{local[name]}/"
             elif agent.player is not None:  # its key, by name; no other secret of this process
                 key = {agent.key_env: os.environ.get(agent.key_env, "")} if agent.key_env else {}
-                local[name] = services.start_agent(agent.player, *agent.serve_options(), env=key)
+                local[name] = services.start_agent(agent.agent_settings(), env=key)
         asyncio.run(wait_until_ready(readiness_probes(run), ready_timeout_s))
         base = Path() if path is None else path.parent
         plan = expand(run, base, lambda name: local.get(name) or _remote_url(run, name) or "")

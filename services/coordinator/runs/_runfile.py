@@ -2,31 +2,23 @@
 
 A run file names agents (a built-in scripted player, an LLM spec, or any A2A URL), conditions and pairings,
 the maze set, repetitions, limits, concurrency, the store and budget caps. It expands into episodes with
-stable ids, so a second run of the same file skips what is stored and a killed run resumes.
+stable ids, so a second run of the same file skips what is stored and a killed run resumes. `load_run_file`
+(`_runfile_load`) reads and checks one.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import re
-import tomllib
-from collections import Counter
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import pydantic
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_serializer, field_validator, model_validator
 
-from collabgap.protocol import SEATS, CollabgapError, MazeParams, Seat, generate_maze
-from collabgap.services.agent import HUMAN_PLAYER, PlayerSpecError, canonical_player
+from collabgap.protocol import SEATS, MazeParams, Seat
+from collabgap.services.agent import HUMAN_PLAYER, AgentSettings, PlayerSpecError, VendorSpec, canonical_player
 
-from .._errors import ConfigError
-from ._plan import plan_size, repeated_cell
-from ..game._prices import PriceTable
-from ..game._prompts import Prompts
-from .._records import AgentErrorPolicy, PlayerKind
-from ._store import masked_url
+from .._records import AgentErrorPolicy, PlayerKind, maze_series
+from ._store_url import masked_url
 
 _NAME = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
 _VENDORS = ("openai", "anthropic")
@@ -99,30 +91,26 @@ class AgentEntry(_Strict):
             return self.api_key_env or "ANTHROPIC_API_KEY"
         return None
 
-    def serve_options(self) -> list[str]:
-        """The `collabgap agent serve` options that configure this LLM player (never a secret)."""
-        options: list[str] = []
-        for flag, value in (("--base-url", self.base_url), ("--api-key-env", self.api_key_env),
-                            ("--temperature", self.temperature), ("--max-tokens", self.max_tokens),
-                            ("--reasoning-effort", self.reasoning_effort),
-                            ("--max-concurrency", self.concurrency)):
-            if value is not None:
-                options += [flag, str(value)]
-        return options
+    def agent_settings(self) -> AgentSettings:
+        """The settings of the agent service the run starts for `player` (never a secret: the key stays in the
+        variable `api_key_env` names)."""
+        assert self.player is not None, "an agent given by `url` is not started by the run"
+        kind, _, model = self.player.partition(":")
+        vendor = None
+        if kind in _VENDORS:
+            given = {"base_url": self.base_url, "api_key_env": self.api_key_env, "temperature": self.temperature,
+                     "max_tokens": self.max_tokens, "reasoning_effort": self.reasoning_effort,
+                     "max_concurrency": self.concurrency}
+            vendor = VendorSpec.model_validate({"kind": kind, "model": model,
+                                                **{name: value for name, value in given.items() if value is not None}})
+        return AgentSettings(player=self.player, vendor=vendor)
 
 
-class MazeSet(_Strict):
-    """Generated mazes (`count` seeds from `seed`), or mazes read from a JSONL `file` of MazeParams lines."""
+class MazeSet(MazeParams):
+    """Generated mazes (`count` seeds from `seed`, each with these `MazeParams`), or mazes read from a JSONL
+    `file` of MazeParams lines."""
 
     count: int = Field(20, ge=1, le=100_000)
-    seed: int = 0
-    size: int = Field(6, ge=3, le=30)
-    wall_density: float = Field(0.30, ge=0.0, le=0.8)
-    min_path: int | None = Field(None, ge=1)
-    max_path: int | None = Field(None, ge=1)
-    """A bound left unset is derived from the size (docs/maze.md)."""
-    start: Literal["top-left", "top-right", "bottom-left", "bottom-right", "random"] = "top-left"
-    goal: Literal["any", "bottom-right"] = "bottom-right"
     file: Path | None = None
 
 
@@ -275,8 +263,7 @@ class RunFile(_Strict):
         """Every maze of the run, in order."""
         spec = self.mazes
         if spec.file is None:
-            fields = spec.model_dump(exclude={"count", "seed", "file"})
-            return [MazeParams(**fields, seed=spec.seed + i) for i in range(spec.count)]
+            return maze_series(spec, spec.count)
         path = spec.file if spec.file.is_absolute() else base / spec.file
         return [MazeParams.model_validate_json(line) for line in path.read_text().splitlines() if line.strip()]
 
@@ -286,133 +273,6 @@ class RunFile(_Strict):
         Budget, concurrency, retries and the plan-size limit are left out: raising a cap or a limit and running
         again continues the same run, while changing anything else is a different run and the store refuses it.
         """
-        return json.loads(self.model_dump_json(exclude={"budget", "concurrency", "retries", "max_episodes"}))
-
-
-def _line_of(text: str, location: tuple[int | str, ...]) -> int | None:
-    """The line a validation error points at: each named table or key in turn, the n-th block of an array of
-    tables (`[[conditions]]`) where an index follows its name; the nearest one found."""
-    lines = text.splitlines()
-    start, found = 0, None
-    for position, part in enumerate(location):
-        if not isinstance(part, str):
-            continue
-        after = location[position + 1] if position + 1 < len(location) else None
-        nth = after if isinstance(after, int) else 0
-        name = re.escape(part)
-        here = re.compile(rf"^\s*\"?{name}\"?\s*=|^\s*\[\[?\s*(?:[^\]]*\.)?\"?{name}\"?\s*(?:\.|\])")
-        matches = [number for number, line in enumerate(lines[start:], start=start) if here.match(line)]
-        if len(matches) <= nth:
-            break
-        start = matches[nth]
-        found = start + 1
-    return found
-
-
-def _label(location: tuple[int | str, ...]) -> str:
-    """`agents.gpt.player`, `conditions[1].kind`."""
-    return "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in location).lstrip(".") or "file"
-
-
-def _read(path: Path) -> str:
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise ConfigError(f"cannot read run file {path}: {exc.strerror}") from exc
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = data[:exc.start].count(b"\n") + 1
-        raise ConfigError(f"{path}:{line}: not a run file: byte {exc.start} is not UTF-8 text "
-                          "(a run file is TOML, in UTF-8)") from exc
-    if not text.strip():
-        raise ConfigError(f"{path}: the run file is empty (docs/running.md shows what it holds)")
-    return text
-
-
-def _beside(path: Path, name: Path | None) -> Path | None:
-    """A path the run file names, from the run file's folder."""
-    return None if name is None or name.is_absolute() else (path.parent / name).resolve()
-
-
-def load_run_file(path: Path, *, environ: dict[str, str] | None = None) -> RunFile:
-    """Read, validate and check a run file; nothing starts unless all of it can work.
-
-    Besides the schema, it checks what would otherwise fail once services run: the key variables, the prompt
-    folder and price file (made absolute, from the run file's folder), repeated cells, the mazes, the plan's size
-    against `max_episodes`, and that a dollar cap can price every LLM player's model.
-
-    Raises:
-        ConfigError: with the file, the line where it can be found, and the reason.
-    """
-    environ = dict(os.environ) if environ is None else environ
-    text = _read(path)
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
-    try:
-        run = RunFile.model_validate(data)
-    except pydantic.ValidationError as exc:
-        problems = []
-        for error in exc.errors():
-            line = _line_of(text, error["loc"])
-            reason = "unknown key" if error["type"] == "extra_forbidden" else error["msg"]
-            problems.append(f"{path}:{line or '?'}: {_label(error['loc'])}: {reason}")
-        raise ConfigError("run file refused:\n" + "\n".join(problems)) from exc
-
-    def problem(location: tuple[int | str, ...], reason: str, *, line_at: tuple[int | str, ...] = ()) -> str:
-        return f"{path}:{_line_of(text, line_at or location) or '?'}: {_label(location)}: {reason}"
-
-    run = run.model_copy(update={"prompts_dir": _beside(path, run.prompts_dir),
-                                 "prices_file": _beside(path, run.prices_file)})
-    if run.prompts_dir is not None:
-        try:
-            Prompts.load(run.prompts_dir)
-        except (ConfigError, OSError, ValueError) as exc:
-            raise ConfigError(problem(("prompts_dir",), f"{exc} (a folder, from the run file's folder)")) from exc
-    try:
-        prices = PriceTable.load(run.prices_file)
-    except ConfigError as exc:
-        raise ConfigError(problem(("prices_file",), f"{exc} (a file, from the run file's folder)")) from exc
-    if run.referee is not None and not environ.get(run.referee.token_env):
-        raise ConfigError(problem(("referee",), f"set {run.referee.token_env} to the referee's coordinator token"))
-    for name, agent in run.agents.items():
-        for variable in (agent.key_env, agent.token_env):
-            if variable and not environ.get(variable):
-                raise ConfigError(problem(("agents", name), f"set {variable} in the environment (the run file "
-                                                            "names it; it never holds keys)"))
-    if (repeated := repeated_cell(run)) is not None:
-        index, cell, first = repeated
-        where = "earlier in this block" if first == index else f"by conditions[{first}]"
-        raise ConfigError(problem(("conditions", index), f"plays {cell} again, already planned {where}; "
-                                                         "remove the repeat"))
-    try:
-        mazes = run.maze_params(path.parent)
-    except (OSError, ValueError) as exc:
-        raise ConfigError(problem(("mazes",), str(exc))) from exc
-    if not mazes:
-        raise ConfigError(problem(("mazes",), "the run has no mazes"))
-    if twice := [maze_id for maze_id, count in Counter(m.maze_id for m in mazes).items() if count > 1]:
-        raise ConfigError(problem(("mazes",), f"maze {twice[0]} is listed twice; its episodes would be played twice"))
-    if (size := plan_size(run, len(mazes))) > run.max_episodes:
-        cells = size // (len(mazes) * run.repetitions)
-        repetitions = f"{run.repetitions} repetition{'s' if run.repetitions > 1 else ''}"
-        raise ConfigError(problem(
-            ("max_episodes",), f"the run plans {size:,} episodes ({cells:,} cells × {len(mazes):,} mazes × "
-                               f"{repetitions}), more than max_episodes = {run.max_episodes:,}; plan fewer, or "
-                               "raise max_episodes",
-            line_at=("max_episodes",) if "max_episodes" in data else ("mazes",)))
-    try:
-        for maze in mazes:
-            generate_maze(maze)
-    except (CollabgapError, ValueError) as exc:
-        raise ConfigError(problem(("mazes",), str(exc))) from exc
-    if run.budget.max_usd is not None:
-        table = run.prices_file or "the packaged price table"
-        if unpriced := [problem(("agents", name, "player"), f"model {agent.model!r} has no price in {table}")
-                        for name, agent in run.agents.items() if agent.model and not prices.priced(agent.model)]:
-            raise ConfigError("\n".join(unpriced) + "\nbudget.max_usd cannot count what an unpriced model costs: "
-                              "add its price to a prices_file, or remove the dollar cap. (Agents given by `url` "
-                              "name their model only when they answer; the run checks those then.)")
-    return run
+        snapshot: dict[str, Any] = json.loads(self.model_dump_json(exclude={"budget", "concurrency", "retries",
+                                                                            "max_episodes"}))
+        return snapshot

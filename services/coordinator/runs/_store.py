@@ -21,12 +21,9 @@ from __future__ import annotations
 
 import json
 import logging
-import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from types import TracebackType
 from typing import Any
 
@@ -35,8 +32,6 @@ from sqlalchemy import (
     Connection,
     Engine,
     case,
-    create_engine,
-    event,
     func,
     insert,
     delete,
@@ -45,10 +40,9 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
-from .._errors import ConfigError, StoreError, StoreVersionError
+from .._errors import StoreError, StoreVersionError
 from .._records import EpisodeRecord
 from ._store_schema import (
     PREFIX,
@@ -66,13 +60,11 @@ from ._store_schema import (
     vote_rows,
     votes,
 )
+from ._store_url import create_store_engine, engine_url, masked_url, reason
 
 logger = logging.getLogger(__name__)
 
-BUSY_TIMEOUT_S = 30.0
-"""SQLite: how long a write waits for another connection's write to finish before it fails."""
 _SCHEMA_LOCK = 0x636F6C6C  # PostgreSQL advisory lock key ("coll") held while a store's tables are created
-_URL_HELP = "use sqlite:///path/run.db or postgresql://user@host:5432/db"
 
 
 class RunSummary(BaseModel):
@@ -113,12 +105,12 @@ class Store:
             StoreVersionError: the database holds a collabgap store of another schema version (left unchanged).
             StoreError: the URL is not one the store supports, or the database cannot be reached.
         """
-        engine_url = _engine_url(url)
-        where = masked_url(engine_url)
+        parsed = engine_url(url)
+        where = masked_url(parsed)
         try:
-            engine = _create_engine(engine_url)
+            engine = create_store_engine(parsed)
         except SQLAlchemyError as exc:
-            raise StoreError(f"cannot open the store at {where}: {_reason(exc)}") from exc
+            raise StoreError(f"cannot open the store at {where}: {reason(exc)}") from exc
         store = cls(engine, where)
         try:
             store._prepare_schema()
@@ -200,7 +192,7 @@ class Store:
                     return False
                 if self._stored_config(conn, run_id) is None:
                     raise StoreError(f"cannot {action}: the run is not in {self._where}; call start_run first") from exc
-            raise StoreError(f"cannot {action} in {self._where}: {_reason(exc)}") from exc
+            raise StoreError(f"cannot {action} in {self._where}: {reason(exc)}") from exc
         return True
 
     def episode(self, run_id: str, episode_id: str) -> EpisodeRecord | None:
@@ -362,7 +354,7 @@ class Store:
         except IntegrityError:
             raise
         except SQLAlchemyError as exc:
-            raise StoreError(f"cannot {action} in {self._where}: {_reason(exc)}") from exc
+            raise StoreError(f"cannot {action} in {self._where}: {reason(exc)}") from exc
 
     @staticmethod
     def _stored_config(conn: Connection, run_id: str) -> str | None:
@@ -372,74 +364,6 @@ class Store:
     def _is_stored(conn: Connection, run_id: str, episode_id: str) -> bool:
         query = select(episodes.c.id).where(episodes.c.run_id == run_id, episodes.c.episode_id == episode_id)
         return conn.scalar(query) is not None
-
-
-def masked_url(url: str | URL) -> str:
-    """`url` as it may be printed, logged or stored: its password, if it has one, shown as `***`.
-
-    Only the driver gets the password; a URL that does not parse is masked all the same.
-    """
-    try:
-        parsed = make_url(url)
-    except ArgumentError:
-        return re.sub(r"(://[^/@:]*:)[^/@]*@", r"\1***@", str(url))
-    return parsed.render_as_string(hide_password=True) if parsed.password is not None else str(url)
-
-
-def _engine_url(url: str) -> URL:
-    """Parse a store URL, pick the driver, and refuse what the store cannot work with."""
-    try:
-        parsed = make_url(url)
-    except ArgumentError as exc:
-        raise StoreError(f"the store URL is not a database URL: {_URL_HELP}") from exc
-    if parsed.drivername in ("postgresql", "postgres"):
-        parsed = parsed.set(drivername="postgresql+psycopg")
-    if parsed.drivername == "sqlite":
-        if parsed.database in (None, "", ":memory:"):
-            raise StoreError(f"an in-memory SQLite store would vanish with the run: {_URL_HELP}")
-        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-    elif parsed.drivername != "postgresql+psycopg":
-        where = masked_url(parsed)
-        raise StoreError(f"the store cannot use {where}: {_URL_HELP}")
-    return parsed
-
-
-def require_postgres_driver() -> None:
-    """Raises:
-        ConfigError: psycopg, the PostgreSQL driver, is not installed (the `postgres` extra).
-    """
-    try:
-        import psycopg  # noqa: F401 - SQLAlchemy imports it again when it connects
-    except ImportError as exc:
-        raise ConfigError("a PostgreSQL store needs psycopg, which is not installed here: "
-                          "pip install 'collabgap[postgres]'") from exc
-
-
-def _create_engine(url: URL) -> Engine:
-    if url.get_backend_name() != "sqlite":
-        require_postgres_driver()
-        return create_engine(url, pool_pre_ping=True)
-    # One connection per thread from the pool; SQLite's busy timeout makes concurrent writers wait their turn.
-    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": BUSY_TIMEOUT_S})
-    event.listen(engine, "connect", _prepare_sqlite_connection)
-    event.listen(engine, "begin", _begin_sqlite_transaction)
-    return engine
-
-
-def _prepare_sqlite_connection(dbapi_connection: Any, connection_record: Any) -> None:
-    # pysqlite begins transactions late and never around DDL; we emit BEGIN ourselves (SQLAlchemy's recipe).
-    dbapi_connection.isolation_level = None
-    cursor = dbapi_connection.cursor()
-    # WAL lets a resumed run open the file a killed run left behind, and readers never block the writer.
-    for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON"):
-        cursor.execute(f"PRAGMA {pragma}")
-    cursor.close()
-
-
-def _begin_sqlite_transaction(conn: Connection) -> None:
-    # IMMEDIATE takes the write lock up front (waiting up to the busy timeout), so a transaction never fails
-    # halfway when two writers try to upgrade their read locks at once.
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def _canonical(value: dict[str, Any], what: str) -> str:
@@ -464,9 +388,3 @@ def _version_message(where: str, found: str | None) -> str:
             ", or point the run at another database"
     return (f"{where} holds a collabgap store of {described}, but this collabgap uses schema version "
             f"{SCHEMA_VERSION}; the store was left unchanged: {advice}")
-
-
-def _reason(exc: SQLAlchemyError) -> str:
-    """The driver's own words, first line only: SQLAlchemy's message would repeat the statement and its values."""
-    cause = exc.orig if isinstance(exc, DBAPIError) else exc
-    return (str(cause).strip().splitlines() or [type(cause).__name__])[0]

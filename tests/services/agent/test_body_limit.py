@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
+from collabgap.services.agent import AgentSettings
 from collabgap.services.coordinator import ServiceGroup
 
 MiB = 1 << 20
@@ -63,7 +64,7 @@ def test_max_body_sets_the_cap(tmp_path: Path) -> None:
     seat_sized = {"jsonrpc": "2.0", "id": 1, "method": "GetTask", "params": {"id": "x" * 3000}}
     with ServiceGroup(log_dir=tmp_path) as services:
         roomy = services.start_agent("scripted:cartographer")
-        tight = services.start_agent("scripted:cartographer", "--max-body", "2048")
+        tight = services.start_agent(AgentSettings(player="scripted:cartographer", max_body=2048))
         assert httpx.post(f"{roomy}{JSONRPC}", json=seat_sized, timeout=10).status_code == 200
         assert httpx.post(f"{tight}{JSONRPC}", json=seat_sized, timeout=10).status_code == 413
         assert httpx.post(f"{tight}{JSONRPC}", json={**seat_sized, "params": {"id": "x"}}, timeout=10).status_code == 200

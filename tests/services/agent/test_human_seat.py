@@ -42,7 +42,7 @@ class Person:
         async with asyncio.timeout(WAIT_S):
             while True:
                 lobby = (await self.http.get("/")).text
-                fresh = [key for key in re.findall(r'data-game="([^"]+)"', lobby) if key not in known]
+                fresh: list[str] = [key for key in re.findall(r'data-game="([^"]+)"', lobby) if key not in known]
                 if fresh:
                     return fresh[0]
                 await asyncio.sleep(0.02)

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from a2a.utils.errors import InvalidParamsError
 
-from collabgap.protocol import REFEREE_EXTENSION, SeatStart, SeatTurn, Usage
+from collabgap.protocol import REFEREE_EXTENSION, CreateGameArgs, SeatStart, SeatTurn, Usage
 from collabgap.services.agent import (
     AgentSettings,
     LLMPlayer,
@@ -52,13 +52,13 @@ def call(name: str, arguments: dict[str, Any] | None = None, *, number: int = 1,
 def start(referee_url: str | None, token: str | None, channel: str = "referee") -> SeatStart:
     return SeatStart(game_id="g", seat="A", condition="pair", speaks_first=True, message_limit=50, size=6,
                      maps=[["@?#???", "..????", ".?.??#", "?#?.??", ".#..?.", "??...*"]], legend="legend",
-                     move_channel=channel, referee_url=referee_url, seat_token=token)  # type: ignore[arg-type]
+                     move_channel=channel, referee_url=referee_url, seat_token=token)
 
 
 async def new_game(stack: Stack) -> tuple[str, str]:
     """A game on the referee: its id and seat A's token."""
     async with RefereeClient.connect(stack.referee_url, stack.token.get_secret_value()) as referee:
-        created = await referee.create_game(maze=MAZE)
+        created = await referee.create_game(CreateGameArgs(maze=MAZE))
     return created.game_id, created.seat_tokens["A"]
 
 

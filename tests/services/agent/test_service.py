@@ -46,29 +46,29 @@ async def test_card_declares_both_interfaces_and_the_seat_skill(stack: Stack) ->
 async def test_scripted_player_answers_a_start_over_each_binding(stack: Stack) -> None:
     for binding in ("JSONRPC", "HTTP+JSON"):
         async with AgentConnection.open(stack.cartographer.url, bindings=[binding]) as agent:
-            reply = await agent.send("A", uuid.uuid4().hex, "task prompt", start_message())
+            reply = await agent.send("A", uuid.uuid4().hex, ["task prompt"], start_message())
         assert "Here is my whole map" in reply.text, binding
 
 
 async def test_a_turn_without_its_start_is_refused(stack: Stack) -> None:
     async with AgentConnection.open(stack.cartographer.url) as agent:
         with pytest.raises(ProtocolViolationError, match="send its start message first"):
-            await agent.send("A", uuid.uuid4().hex, "hi", SeatTurn(game_id="g", seat="A", turn=2))
+            await agent.send("A", uuid.uuid4().hex, ["hi"], SeatTurn(game_id="g", seat="A", turn=2))
 
 
 async def test_an_ended_game_is_forgotten(stack: Stack) -> None:
     context = uuid.uuid4().hex
     async with AgentConnection.open(stack.cartographer.url) as agent:
-        await agent.send("A", context, "task prompt", start_message())
-        await agent.send("A", context, "", SeatEnd(game_id="g1", seat="A", status="solved", reason="goal"))
+        await agent.send("A", context, ["task prompt"], start_message())
+        await agent.send("A", context, [], SeatEnd(game_id="g1", seat="A", status="solved", reason="goal"))
         with pytest.raises(ProtocolViolationError, match="send its start message first"):
-            await agent.send("A", context, "hi", SeatTurn(game_id="g1", seat="A", turn=2))
+            await agent.send("A", context, ["hi"], SeatTurn(game_id="g1", seat="A", turn=2))
 
 
 async def test_a_game_idle_past_the_deadline_is_forgotten() -> None:
     settings = AgentSettings(player="scripted:cartographer", public_url="http://agent.test", context_idle_s=1e-6)
     transport = httpx.ASGITransport(app=create_agent_app(settings))
-    turn = {"collabgap": {"kind": "turn", "game_id": "g1", "seat": "A", "turn": 2}}
+    turn: dict[str, object] = {"collabgap": {"kind": "turn", "game_id": "g1", "seat": "A", "turn": 2}}
     headers = {"A2A-Version": "1.0"}
     async with httpx.AsyncClient(transport=transport, base_url="http://agent.test", headers=headers) as http:
         started = await http.post("/a2a/jsonrpc/", json=jsonrpc("SendMessage", seat_message("ctx", {

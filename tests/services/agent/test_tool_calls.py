@@ -10,7 +10,14 @@ import pytest
 
 from collabgap.services.agent import VendorSpec
 from collabgap.services.agent._seat_tools import SEAT_TOOLS
-from collabgap.services.agent._vendors import AnthropicMessages, ChatMessage, EndpointClient, OpenAIChat, ToolCall, Vendor
+from collabgap.services.agent._vendors import (
+    AnthropicMessages,
+    ChatMessage,
+    EndpointClient,
+    OpenAIChat,
+    ToolCall,
+    Vendor,
+)
 from collabgap.services.agent._vendors._anthropic import _turns
 from collabgap.services.agent._vendors._base import read_arguments
 from collabgap.services.fake_llm import FakeVendorSettings, create_fake_vendor_app
@@ -35,7 +42,7 @@ async def open_vendor(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[OpenVend
 
     def connect(kind: str, stream: bool) -> Vendor:
         base = "http://fake-llm/v1" if kind == "openai" else "http://fake-llm"
-        spec = VendorSpec(kind=kind, model="sim-cartographer", base_url=base,  # type: ignore[arg-type]
+        spec = VendorSpec(kind=kind, model="sim-cartographer", base_url=base,
                           api_key_env="COLLABGAP_UNIT_KEY", stream=stream)
         endpoint = EndpointClient(spec, transport=httpx.ASGITransport(app=app))
         endpoints.append(endpoint)

@@ -53,6 +53,20 @@ def record(messages: list[MessageRecord] = CONVERSATION, weighted: float = 0.5, 
     return EpisodeRecord.model_validate({**values, **fields})
 
 
+def metadata(example: dict[str, object]) -> dict[str, object]:
+    """An example's `metadata` object."""
+    value = example["metadata"]
+    assert isinstance(value, dict)
+    return value
+
+
+def chat(example: dict[str, object]) -> list[object]:
+    """An example's `messages` list."""
+    value = example["messages"]
+    assert isinstance(value, list)
+    return value
+
+
 def test_each_seat_gets_its_last_request_and_its_final_message() -> None:
     examples = list(chat_examples([record()], "run-1"))
     assert [e["messages"] for e in examples] == [
@@ -60,7 +74,8 @@ def test_each_seat_gets_its_last_request_and_its_final_message() -> None:
          {"role": "assistant", "content": "I see a wall east."}, {"role": "user", "content": "[other agent]: Go down."},
          {"role": "assistant", "content": "MOVE: down"}],
         [{"role": "system", "content": "relay verbatim"}, {"role": "user", "content": "[user]: map B"},
-         {"role": "user", "content": "[other agent]: I see a wall east."}, {"role": "assistant", "content": "Go down."}],
+         {"role": "user", "content": "[other agent]: I see a wall east."},
+         {"role": "assistant", "content": "Go down."}],
     ]
     assert examples[0]["metadata"] == {
         "run_id": "run-1", "episode_id": "pair/gpt+claude/0", "seat": "A", "agent": "gpt", "model": "gpt-x",
@@ -91,7 +106,7 @@ def test_seats_whose_model_input_cannot_be_had_exactly_are_counted_not_guessed()
     silent = record(CONVERSATION[:1])
     tally = ExportTally()
     examples = list(chat_examples([scripted, gap, rewritten, silent], "r", tally=tally))
-    assert [e["metadata"]["seat"] for e in examples] == ["B", "B", "B", "A"]  # type: ignore[index]
+    assert [metadata(e)["seat"] for e in examples] == ["B", "B", "B", "A"]
     assert tally.seats == {"no_model_input": 1, "incomplete_model_input": 1, "transcript_mismatch": 1,
                            "no_messages": 1}
 
@@ -100,7 +115,7 @@ def test_filters_take_seats_conditions_and_a_minimum_score() -> None:
     low, high = record(weighted=0.2), record(weighted=1.0)
     tally = ExportTally()
     only_b = list(chat_examples([low, high], "r", ExportOptions(seats=frozenset("B"), min_score=0.5), tally))
-    assert [(e["metadata"]["seat"], e["metadata"]["weighted"]) for e in only_b] == [("B", 1.0)]  # type: ignore[index]
+    assert [(metadata(e)["seat"], metadata(e)["weighted"]) for e in only_b] == [("B", 1.0)]
     assert tally.episodes == {"filtered": 1} and tally.seats == {"filtered": 1}
     assert list(chat_examples([high], "r", ExportOptions(conditions=frozenset(["solo-full"])))) == []
 
@@ -115,7 +130,7 @@ def test_tool_rounds_keep_their_calls_in_the_chat_shape() -> None:
                      ModelCall(shared=2, messages=voted))]
     [example] = chat_examples([record(messages, spec=SPEC.model_copy(update={"seat_b": None,
                                                                              "condition": "solo-full"}))], "r")
-    assert example["messages"][2:] == [  # type: ignore[index]
+    assert chat(example)[2:] == [
         {"role": "assistant", "content": "", "tool_calls": [
             {"id": "c1", "type": "function", "function": {"name": "propose_move",
                                                           "arguments": '{"direction": "down"}'}}]},
@@ -138,7 +153,7 @@ def test_every_seat_of_a_team_is_exported() -> None:
     messages = [said(i, seat, f"{seat} speaks", ModelCall(messages=[SYSTEM, ModelMessage(role="user", content=seat)]))
                 for i, seat in enumerate("ABC")]
     examples = list(chat_examples([record(messages, spec=team)], "r"))
-    assert [e["metadata"]["seat"] for e in examples] == ["A", "B", "C"]
-    assert examples[2]["messages"][-1] == {"role": "assistant", "content": "C speaks"}
-    assert [e["metadata"]["seat"] for e in chat_examples([record(messages, spec=team)], "r",
+    assert [metadata(e)["seat"] for e in examples] == ["A", "B", "C"]
+    assert chat(examples[2])[-1] == {"role": "assistant", "content": "C speaks"}
+    assert [metadata(e)["seat"] for e in chat_examples([record(messages, spec=team)], "r",
                                                          ExportOptions(seats=frozenset({"C"})))] == ["C"]

@@ -8,6 +8,7 @@ import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+import numpy as np
 import pytest
 from PIL import Image
 
@@ -133,7 +134,8 @@ def test_relay_chart_marks_the_k0_reference(analysis: Analysis) -> None:
     baseline = analysis.cell("pair", MINI.name, MINI.name)
     assert baseline is not None and baseline.weighted.mean is not None
     dashed = [line for line in ax.get_lines() if line.get_linestyle() == "--"]
-    assert [tuple(line.get_ydata()) for line in dashed] == [(baseline.weighted.mean, baseline.weighted.mean)]
+    mean = baseline.weighted.mean
+    assert [tuple(np.asarray(line.get_ydata())) for line in dashed] == [(mean, mean)]
     assert ax.get_xlim()[0] < 0 < 2 and ax.get_xlabel() == "K: messages written before the hand-over"
 
 

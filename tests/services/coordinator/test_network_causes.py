@@ -7,7 +7,7 @@ import pytest
 from a2a.client.errors import A2AClientError
 
 from collabgap.services.coordinator import AgentUnreachableError, RefereeClient
-from collabgap.services.coordinator._errors import RefereeUnavailableError
+from collabgap.services.coordinator import RefereeFault
 from collabgap.services.coordinator.runs._launch import free_port
 from collabgap.services.coordinator.game._seat_client import seat_boundary
 
@@ -28,6 +28,6 @@ def test_a_reset_connection_to_an_agent_names_the_reset() -> None:
 async def test_a_referee_that_is_not_there_is_named_with_the_cause() -> None:
     url = f"http://127.0.0.1:{free_port()}/mcp"
     async with RefereeClient.connect(url, "token", timeout=5) as referee:
-        with pytest.raises(RefereeUnavailableError) as caught:
+        with pytest.raises(RefereeFault) as caught:
             await referee.get_game("g-1")
     assert url in str(caught.value) and "ConnectError" in str(caught.value)

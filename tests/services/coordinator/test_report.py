@@ -21,7 +21,13 @@ from collabgap.services.coordinator import (
     SeatSpec,
 )
 from collabgap.services.coordinator.analysis._analysis import Analysis
-from collabgap.services.coordinator.report._report import CELL_COLUMNS, ReportFiles, build_report, episode_schema, terminal_tables
+from collabgap.services.coordinator.report._report import (
+    CELL_COLUMNS,
+    ReportFiles,
+    build_report,
+    episode_schema,
+    terminal_tables,
+)
 
 MINI = SeatSpec(name="gpt-4.1-mini", url="http://127.0.0.1:9001")
 FULL = SeatSpec(name="gpt-4.1", url="http://127.0.0.1:9002")
