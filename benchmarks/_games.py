@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
-from collabgap.protocol import MazeParams
-from collabgap.services.coordinator import EpisodeRecord, EpisodeSpec, SeatSpec
+from pathlib import Path
+
+from collabgap.services.coordinator import EpisodeRecord, EpisodeSpec, RunFile, plan_run
 
 SIZE = 6
 
 
-def pair_plan(agent_url: str, name: str, label: str, count: int, first_seed: int) -> list[EpisodeSpec]:
-    """`count` referee-mode pair games of the agent at `agent_url` with itself, seeds `first_seed`, `first_seed`+1…"""
-    seat = SeatSpec(name=name, url=agent_url)
-    return [EpisodeSpec(episode_id=f"bench/{label}/{seed}", condition="pair", seat_a=seat, seat_b=seat,
-                        maze=MazeParams(size=SIZE, seed=seed))
-            for seed in range(first_seed, first_seed + count)]
+def pair_plan(agent_url: str, count: int, first_seed: int) -> list[EpisodeSpec]:
+    """`count` referee-mode pair games of the agent at `agent_url` (named `self`) with itself, seeds `first_seed`,
+    `first_seed`+1…, planned as a run file of that agent would plan them."""
+    run = RunFile.model_validate({
+        "name": "bench", "agents": {"self": {"url": agent_url}},
+        "mazes": {"count": count, "size": SIZE, "seed": first_seed},
+        "conditions": [{"kind": "pair", "pairing": "homogeneous", "agents": ["self"]}]})
+    return plan_run(run, Path())
 
 
 def failed(records: list[EpisodeRecord]) -> list[EpisodeRecord]:

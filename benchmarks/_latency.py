@@ -15,7 +15,7 @@ import httpx
 from collabgap.services.coordinator import Prompts, run_episodes
 
 from ._games import failed, first_error, pair_plan
-from ._stack import FAKE_KEY, LATENCY_S, LLM, Stack
+from ._stack import FAKE_KEY, LATENCY_S, Stack
 
 COMPLETIONS = "/v1/chat/completions"
 
@@ -43,7 +43,7 @@ def vendor_requests(vendor_url: str) -> int:
 
 async def measure_latency_bound(stack: Stack, games: int, in_flight: int, first_seed: int,
                                 prompts: Prompts) -> LatencyBound:
-    plan = pair_plan(stack.llm_slow.url, LLM, "latency-bound", games, first_seed)
+    plan = pair_plan(stack.llm_slow.url, games, first_seed)
     calls0 = vendor_requests(stack.slow_vendor.url)
     started = time.perf_counter()
     records = await run_episodes(plan, stack.referee.url, stack.token, concurrency=in_flight, prompts=prompts)

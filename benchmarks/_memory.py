@@ -19,7 +19,7 @@ from collabgap.services.coordinator import AgentConnection, EpisodeRecord, Promp
 
 from ._games import SIZE, failed, first_error, pair_plan
 from ._proc import rss_mib
-from ._stack import LLM, Service, Stack
+from ._stack import Service, Stack
 
 SAMPLE_S = 0.02
 SENDERS = 16
@@ -63,7 +63,7 @@ async def peak_rss() -> AsyncIterator[list[float]]:
 async def measure_coordinator_memory(stack: Stack, one_games: int, many: int, first_seed: int,
                                      prompts: Prompts) -> CoordinatorMemory:
     async def run(count: int, in_flight: int, seed: int) -> list[EpisodeRecord]:
-        plan = pair_plan(stack.llm_slow.url, LLM, f"memory/{in_flight}", count, seed)
+        plan = pair_plan(stack.llm_slow.url, count, seed)
         return await run_episodes(plan, stack.referee.url, stack.token, concurrency=in_flight, prompts=prompts)
 
     await run(1, 1, first_seed)  # warm-up: imports and first-use allocations

@@ -56,7 +56,7 @@ async def measure_per_message(stack: Stack, agent: Service, player: str, games: 
                               prompts: Prompts) -> PerMessage:
     """Play `games` games of `player` with itself one after another, each beside its floor batch."""
     result = PerMessage(player)
-    plan = pair_plan(agent.url, player, f"per-message/{player}", games + 1, first_seed)
+    plan = pair_plan(agent.url, games + 1, first_seed)
     token = stack.token.get_secret_value()
     async with RefereeClient.connect(stack.referee.url, token) as referee, AgentConnection.open(agent.url) as seat:
         agents = {agent.url: seat}

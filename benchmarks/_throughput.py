@@ -80,7 +80,7 @@ async def measure_rate(stack: Stack, in_flight: int, games: int, first_seed: int
     def stamp(record: EpisodeRecord) -> None:
         ended[record.spec.episode_id] = time.perf_counter()
 
-    plan = pair_plan(stack.scripted.url, "cartographer", f"throughput/{in_flight}", games, first_seed)
+    plan = pair_plan(stack.scripted.url, games, first_seed)
     records = await run_episodes(plan, stack.referee.url, stack.token, concurrency=in_flight, prompts=prompts,
                                  on_episode=stamp)
     spans = [(ended[r.spec.episode_id] - r.duration_s, ended[r.spec.episode_id], len(r.messages)) for r in records]

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from collabgap.protocol import (
     LEGEND,
+    SEATS,
     CreatedGame,
     Direction,
     EndReason,
@@ -23,7 +24,6 @@ from collabgap.protocol import (
     GameStatus,
     Maze,
     MoveRecord,
-    SEATS,
     Seat,
     SeatStatus,
     SeatView,

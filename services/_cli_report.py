@@ -29,8 +29,8 @@ def report(
     """Tables in the terminal; CSV, JSON, Parquet, Markdown and LaTeX tables, a static HTML report with a
     transcript viewer, and (with --figures) the figures as PNG, SVG and PDF."""
     from collabgap.services.coordinator import build_report, load_records, terminal_tables
-    from collabgap.services.coordinator.report._report import PARQUET_EXTRA
     from collabgap.services.coordinator.report._figures import parse_formats, write_figures
+    from collabgap.services.coordinator.report._report import PARQUET_EXTRA
     from collabgap.services.coordinator.report._store_reader import StoreReader
 
     figure_formats = parse_formats(formats)

@@ -28,6 +28,10 @@ if TYPE_CHECKING:
 PUBLIC_URL_DEADLINE_S = 15.0
 
 
+class ServeError(Exception):
+    """A service could not serve where it was asked to: its port was taken, or its public URL leads elsewhere."""
+
+
 def settings_of(request: ServeRequest, environ: dict[str, str]) -> Settings:
     """The request's settings, its secret read from `environ`, validated by the service's own model."""
     from collabgap.referee import RefereeSettings
@@ -44,7 +48,7 @@ def serve_settings(settings: Settings, host: str, port: int) -> None:
     public URL advertises the address it listens at; a public URL that is given must lead to this very service.
 
     Raises:
-        ConfigError: the port could not be bound, or the public URL does not lead here.
+        ServeError: the port could not be bound, or the public URL does not lead here.
         VendorError: an LLM player's key, or a header's variable, is unset.
     """
     from collabgap.referee import RefereeSettings, create_referee_app
@@ -73,15 +77,13 @@ def serve(asgi: object, host: str, port: int, public_url: str | None = None) -> 
     """Serve an ASGI app until stopped; with a public URL, first prove that it reaches this very service.
 
     Raises:
-        ConfigError: the port could not be bound, or the public URL does not lead here.
+        ServeError: the port could not be bound, or the public URL does not lead here.
     """
     asyncio.run(_serve_checked(asgi, host, port, public_url))
 
 
 async def _serve_checked(asgi: object, host: str, port: int, public_url: str | None) -> None:
     import uvicorn
-
-    from collabgap.services.coordinator import ConfigError
 
     server = uvicorn.Server(uvicorn.Config(asgi, host=host, port=port, log_level="warning"))  # type: ignore[arg-type]
     serving = asyncio.create_task(server.serve())
@@ -90,10 +92,10 @@ async def _serve_checked(asgi: object, host: str, port: int, public_url: str | N
         if problem:
             server.should_exit = True
             await serving
-            raise ConfigError(f"--public-url {public_url} does not reach this service: {problem}")
+            raise ServeError(f"--public-url {public_url} does not reach this service: {problem}")
     await serving  # a port that cannot be bound makes uvicorn say so and exit with status 3
     if not server.started:
-        raise ConfigError(f"cannot serve on {host}:{port}; is the port already taken?")
+        raise ServeError(f"cannot serve on {host}:{port}; is the port already taken?")
 
 
 async def _probe_public_url(server: uvicorn.Server, serving: asyncio.Task[None], url: str) -> str | None:
@@ -126,7 +128,7 @@ def known_errors() -> Iterator[None]:
 
         from collabgap.protocol import CollabgapError
 
-        if not isinstance(exc, CollabgapError | ValidationError):
+        if not isinstance(exc, CollabgapError | ValidationError | ServeError):
             raise
         print(f"error: {exc}", file=sys.stderr)  # noqa: T201 - the one line a person or a log reads
         sys.exit(2)

@@ -23,8 +23,8 @@ IO_LIBRARIES = frozenset({"asyncio", "httpx", "httpx2", "mcp", "a2a", "starlette
 SUBPACKAGE_MAY_IMPORT: Mapping[str, frozenset[str]] = {
     "game": frozenset(),
     "analysis": frozenset(),
-    "interop": frozenset({"game", "analysis"}),
-    "runs": frozenset({"game", "interop", "analysis"}),
+    "interop": frozenset({"game", "analysis", "runs"}),
+    "runs": frozenset({"game", "analysis"}),
     "report": frozenset({"runs", "analysis", "game"}),
     "scale": frozenset({"runs", "game"}),
 }

@@ -2,22 +2,6 @@
 
 from __future__ import annotations
 
-from .analysis._analysis import Analysis, Cell, analyze
-from .interop._assessor import (
-    AssessmentConfig,
-    AssessmentResult,
-    AssessorSettings,
-    create_assessor_app,
-)
-from .interop._check import (
-    CheckReport,
-    check_agent,
-    check_report_json,
-    render_check_report,
-)
-from .interop._check_card import Check
-from .runs._demo import DEMO_PLAYERS, DemoResult, DemoSettings, run_demo
-from .game._episode import play_episode
 from ._errors import (
     AgentError,
     AgentTimeoutError,
@@ -33,12 +17,6 @@ from ._errors import (
     StoreVersionError,
     VersionError,
 )
-from .game._experiment import run_episodes
-from .report._export import ExportOptions, ExportTally, chat_examples, write_jsonl
-from .runs._launch import ServiceGroup, free_port
-from .runs._play import PlayResult, PlaySettings, run_play
-from .game._prices import PriceTable
-from .game._prompts import Prompts
 from ._records import (
     AttemptRecord,
     EpisodeError,
@@ -51,9 +29,32 @@ from ._records import (
     Score,
     SeatSpec,
 )
+from .analysis._analysis import Analysis, Cell, analyze
+from .analysis._stats import mean_ci
+from .game._episode import play_episode
+from .game._experiment import run_episodes
+from .game._prices import PriceTable
+from .game._prompts import Prompts
 from .game._referee_client import RefereeClient
+from .game._seat_client import MAX_REPLY_BYTES, MAX_REPLY_CHARS, AgentConnection, SeatReply
+from .interop._assessor import (
+    AssessmentConfig,
+    AssessmentResult,
+    AssessorSettings,
+    create_assessor_app,
+)
+from .interop._check import (
+    CheckReport,
+    check_agent,
+    check_report_json,
+    render_check_report,
+)
+from .interop._check_card import Check
+from .report._export import ExportOptions, ExportTally, chat_examples, write_jsonl
 from .report._report import ReportFiles, build_report, terminal_tables
-from .runs._runner import Backend, LocalBackend, RunOutcome, RunProgress
+from .runs._demo import DEMO_PLAYERS, DemoResult, DemoSettings, run_demo
+from .runs._launch import ServiceGroup, free_port
+from .runs._play import PlayResult, PlaySettings, run_play
 from .runs._run import (
     execute_run,
     load_records,
@@ -62,11 +63,10 @@ from .runs._run import (
 )
 from .runs._runfile import RunFile
 from .runs._runfile_load import load_run_file
-from .game._seat_client import MAX_REPLY_BYTES, MAX_REPLY_CHARS, AgentConnection, SeatReply
-from .analysis._stats import mean_ci
+from .runs._runner import Backend, LocalBackend, RunOutcome, RunProgress
 from .runs._store import RunSummary, Store
-from .runs._store_url import masked_url
 from .runs._store_schema import SCHEMA_VERSION
+from .runs._store_url import masked_url
 
 __all__ = [
     "AgentConnection", "AgentError", "AgentTimeoutError", "AgentUnreachableError", "Analysis", "AssessmentConfig",

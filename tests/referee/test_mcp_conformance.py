@@ -17,7 +17,6 @@ from pathlib import Path
 import pytest
 
 from collabgap.services.coordinator import ServiceGroup
-
 from tests.referee import _conformance
 from tests.referee._conformance import Suite
 

@@ -9,6 +9,8 @@ from importlib.metadata import version
 
 import pytest
 
+from tests._command import COLLABGAP
+
 HEAVY = ("a2a", "mcp", "uvicorn", "starlette", "sqlalchemy", "numpy", "pyarrow", "psycopg", "httpx", "matplotlib",
          "ray", "collabgap.referee", "collabgap.services.agent", "collabgap.services.coordinator",
          "collabgap.services.fake_llm")
@@ -45,22 +47,22 @@ def test_help_and_version_import_none_of_the_services(args: tuple[str, ...]) -> 
 
 
 def test_the_module_itself_imports_none_of_the_services() -> None:
-    done = subprocess.run([sys.executable, "-X", "importtime", "-c", "import collabgap.services._cli"], capture_output=True,
-                          text=True, timeout=60)
+    done = subprocess.run([sys.executable, "-X", "importtime", "-c", "import collabgap.services._cli"],
+                          capture_output=True, text=True, timeout=60)
     imported = {line.rsplit("|", 1)[-1].strip() for line in done.stderr.splitlines() if "|" in line}
     assert "collabgap.services._cli" in imported
     assert heavy(imported) == []
 
 
 def test_version_prints_the_installed_version() -> None:
-    done = subprocess.run([sys.executable, "-m", "collabgap.services", "--version"], capture_output=True, text=True, timeout=60)
+    done = subprocess.run([*COLLABGAP, "--version"], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert done.stdout == f"collabgap {version('collabgap')}\n"
     assert version("collabgap") == "0.1.0"
 
 
 def test_help_lists_every_command_and_the_version_option() -> None:
-    done = subprocess.run([sys.executable, "-m", "collabgap.services", "--help"], capture_output=True, text=True, timeout=60)
+    done = subprocess.run([*COLLABGAP, "--help"], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     for word in ("--version", "demo", "run", "report", "play", "check-agent", "referee", "agent", "fake-llm"):
         assert word in done.stdout

@@ -2,7 +2,8 @@
 
 It reads only the text parts it is sent and answers in plain text. Its policy: agree with any `MOVE:` its
 partner proposes; otherwise propose the next step of a shortest route on its own map (hidden cells assumed
-open). Its first message shares its map. It follows the game by replaying both sides' `MOVE:` lines by the rules in the task prompt.
+open). Its first message shares its map. It follows the game by replaying both sides' `MOVE:` lines by the rules
+in the task prompt.
 """
 
 from __future__ import annotations
@@ -52,7 +53,8 @@ def next_step(grid: list[str], here: tuple[int, int]) -> str | None:
             return previous[cell][1] if previous[cell] else None  # type: ignore[index]
         for name, (dr, dc) in STEPS.items():
             nxt = (cell[0] + dr, cell[1] + dc)
-            if nxt not in previous and 0 <= nxt[0] < len(grid) and 0 <= nxt[1] < len(grid) and grid[nxt[0]][nxt[1]] != "#":
+            inside = 0 <= nxt[0] < len(grid) and 0 <= nxt[1] < len(grid)
+            if nxt not in previous and inside and grid[nxt[0]][nxt[1]] != "#":
                 previous[nxt] = (cell, name)
                 queue.append(nxt)
     return None

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import threading
 from pathlib import Path
 
@@ -14,9 +13,8 @@ from starlette.testclient import TestClient
 from collabgap.services.coordinator import EpisodeRecord, Store, analyze, load_records
 from collabgap.services.coordinator.report._view import ViewSource, create_view_app
 from collabgap.services.coordinator.report._view_pages import episode_href, run_href
+from tests._command import COLLABGAP
 from tests.conftest import Stack
-
-COMMAND = [sys.executable, "-m", "collabgap.services"]
 
 
 def children_of(pid: int) -> set[int]:
@@ -50,7 +48,7 @@ def opens_in_view(runs_dir: Path, run_id: str, records: list[EpisodeRecord]) -> 
 
 
 def test_play_names_the_seats_prints_each_message_and_stores_the_game(stack: Stack, tmp_path: Path) -> None:
-    done = subprocess.run([*COMMAND, "play", "--a", stack.cartographer.url, "--b", stack.follower.url,
+    done = subprocess.run([*COLLABGAP, "play", "--a", stack.cartographer.url, "--b", stack.follower.url,
                            "--seed", "4", "--runs-dir", str(tmp_path)], capture_output=True, text=True, timeout=180)
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
@@ -65,19 +63,20 @@ def test_play_names_the_seats_prints_each_message_and_stores_the_game(stack: Sta
                for m in record.messages]
     printed = [line for line in lines if " · collabgap scripted:" in line]
     assert printed == headers  # every stored message was printed, in order
-    outcome = next(i for i, line in enumerate(lines) if line.startswith(f"Outcome: {record.status} ({record.end_reason})"))
+    said = f"Outcome: {record.status} ({record.end_reason})"
+    outcome = next(i for i, line in enumerate(lines) if line.startswith(said))
     assert lines.index(headers[-1]) < outcome
     with Store.open(f"sqlite:///{run_dir / 'store.db'}") as store:
         [run] = store.runs()
     assert run.run_id == run_dir.name and run.episodes == 1
-    report = subprocess.run([*COMMAND, "report", str(run_dir)], capture_output=True, text=True, timeout=180)
+    report = subprocess.run([*COLLABGAP, "report", str(run_dir)], capture_output=True, text=True, timeout=180)
     assert report.returncode == 0, report.stderr
     assert (run_dir / "report" / "report.html").is_file()
     opens_in_view(tmp_path, run_dir.name, [record])
 
 
 def test_demo_prints_the_table_stores_every_episode_and_stops_its_services(tmp_path: Path) -> None:
-    done = subprocess.run([*COMMAND, "demo", "--mazes", "1", "--runs-dir", str(tmp_path)], capture_output=True,
+    done = subprocess.run([*COLLABGAP, "demo", "--mazes", "1", "--runs-dir", str(tmp_path)], capture_output=True,
                           text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     for words in ("solo-full", "solo-split", "pair", "cartographer", "follower", "1.000"):
@@ -86,14 +85,14 @@ def test_demo_prints_the_table_stores_every_episode_and_stops_its_services(tmp_p
     records = load_records(run_dir)
     assert len(records) == 8 and all(record.status != "error" for record in records)
     assert len(analyze(records).cells) == 8
-    report = subprocess.run([*COMMAND, "report", str(run_dir)], capture_output=True, text=True, timeout=180)
+    report = subprocess.run([*COLLABGAP, "report", str(run_dir)], capture_output=True, text=True, timeout=180)
     assert report.returncode == 0, report.stderr
     assert "cartographer" in report.stdout
     opens_in_view(tmp_path, run_dir.name, records)
 
 
 def test_ctrl_c_stops_every_service_the_demo_started(tmp_path: Path) -> None:
-    demo = subprocess.Popen([*COMMAND, "demo", "--mazes", "500", "--runs-dir", str(tmp_path)],
+    demo = subprocess.Popen([*COLLABGAP, "demo", "--mazes", "500", "--runs-dir", str(tmp_path)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     services: set[int] = set()
     ready = threading.Event()

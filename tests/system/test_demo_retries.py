@@ -7,15 +7,13 @@ import contextlib
 import os
 import secrets
 import subprocess
-import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from collabgap.services.coordinator import ServiceGroup, load_records
-
-COMMAND = [sys.executable, "-m", "collabgap.services"]
+from tests._command import COLLABGAP
 
 
 @contextlib.contextmanager
@@ -75,7 +73,7 @@ def test_the_demo_retries_a_referee_that_drops_a_connection_and_prints_why(tmp_p
     with ServiceGroup(log_dir=tmp_path / "logs") as services:
         referee = services.start_referee(token)
         with dropping_proxy(referee.removesuffix("/mcp"), drops=1) as proxy:
-            done = subprocess.run([*COMMAND, "demo", "--mazes", "1", "--runs-dir", str(tmp_path / "runs"),
+            done = subprocess.run([*COLLABGAP, "demo", "--mazes", "1", "--runs-dir", str(tmp_path / "runs"),
                                    "--referee", f"{proxy}/mcp"], capture_output=True, text=True, timeout=300,
                                   env={**os.environ, "COLLABGAP_REFEREE_TOKEN": token})
     assert done.returncode == 0, done.stdout + done.stderr

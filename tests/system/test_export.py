@@ -6,7 +6,6 @@ from __future__ import annotations
 import inspect
 import json
 import subprocess
-import sys
 import textwrap
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -28,11 +27,11 @@ from collabgap.services.coordinator import (
 )
 from collabgap.services.coordinator.report._model_input import RequestIndex
 from collabgap.services.fake_llm import FakeVendorSettings
+from tests._command import COLLABGAP
 from tests.docs.test_examples import DOCS, load_example
 
 from .conftest import FAKE_KEY, llm_agent
 
-COMMAND = [sys.executable, "-m", "collabgap.services"]
 LOADER = load_example("load_export")
 RUN = """\
 name = "export"
@@ -121,7 +120,7 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ExportedRun]:
 
 def export(run: ExportedRun, *options: str) -> list[dict[str, Any]]:
     """The command's JSON lines, read with plain `json`."""
-    done = subprocess.run([*COMMAND, "export", str(run.folder), "--format", "chat-jsonl", *options],
+    done = subprocess.run([*COLLABGAP, "export", str(run.folder), "--format", "chat-jsonl", *options],
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     return [json.loads(line) for line in done.stdout.splitlines()]
@@ -228,7 +227,7 @@ def test_filters_and_out_file(run: ExportedRun, tmp_path: Path) -> None:
 
 
 def test_a_bad_condition_is_refused_with_the_accepted_ones(run: ExportedRun) -> None:
-    done = subprocess.run([*COMMAND, "export", str(run.folder), "--condition", "duet"], capture_output=True,
+    done = subprocess.run([*COLLABGAP, "export", str(run.folder), "--condition", "duet"], capture_output=True,
                           text=True, timeout=60)
     assert done.returncode == 2 and "solo-full" in done.stderr and not done.stdout
 

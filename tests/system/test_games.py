@@ -27,10 +27,12 @@ async def test_two_cartographers_solve_the_paper_6x6_maze_optimally(stack: Stack
     record = await play(stack, stack.cartographer, stack.cartographer, ExplicitMaze(rows=MAZE_6, views=VIEWS_6))
     assert record.status == "solved" and record.end_reason == "goal"
     assert record.score is not None
-    assert (record.score.weighted, record.score.success, record.score.moves, record.score.conflicts) == (1.0, True, 10, 0)
+    score = record.score
+    assert (score.weighted, score.success, score.moves, score.conflicts) == (1.0, True, 10, 0)
     assert record.moves[-1].target == (5, 5)
     assert record.messages[0].seat == "A" and "@?#???" in record.messages[0].text  # A shares its map first
-    assert [m.seat for m in record.messages] == ["A", "B"] * (len(record.messages) // 2) + ["A"] * (len(record.messages) % 2)
+    turns = len(record.messages)
+    assert [m.seat for m in record.messages] == ["A", "B"] * (turns // 2) + ["A"] * (turns % 2)
 
 
 async def test_two_cartographers_solve_the_paper_5x5_maze_optimally(stack: Stack) -> None:

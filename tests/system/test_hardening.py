@@ -7,7 +7,6 @@ import asyncio
 import logging
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -21,9 +20,9 @@ from collabgap.services.coordinator import (
     ServiceGroup,
     run_episodes,
 )
+from tests._command import COLLABGAP
 from tests.conftest import Stack
 
-COMMAND = [sys.executable, "-m", "collabgap.services"]
 BACKSTOP_S = 60
 """Only so that a regression fails instead of hanging; the deadlines under test are seconds."""
 
@@ -74,10 +73,10 @@ def test_play_sends_each_seat_its_bearer_token(tmp_path: Path) -> None:
         guarded = services.start_agent("scripted:cartographer", env={"COLLABGAP_AGENT_TOKEN": "seat-secret"})
         seats = ["play", "--a", guarded, "--b", guarded, "--seed", "4"]
         env = {**os.environ, "PLAY_TEST_TOKEN": "seat-secret"}
-        played = subprocess.run([*COMMAND, *seats, "--a-token-env", "PLAY_TEST_TOKEN", "--b-token-env",
+        played = subprocess.run([*COLLABGAP, *seats, "--a-token-env", "PLAY_TEST_TOKEN", "--b-token-env",
                                  "PLAY_TEST_TOKEN"], capture_output=True, text=True, timeout=120, env=env)
-        refused = subprocess.run([*COMMAND, *seats], capture_output=True, text=True, timeout=120, env=env)
-        unset = subprocess.run([*COMMAND, *seats, "--a-token-env", "PLAY_TEST_UNSET"], capture_output=True,
+        refused = subprocess.run([*COLLABGAP, *seats], capture_output=True, text=True, timeout=120, env=env)
+        unset = subprocess.run([*COLLABGAP, *seats, "--a-token-env", "PLAY_TEST_UNSET"], capture_output=True,
                                text=True, timeout=120, env=env)
     assert played.returncode == 0, played.stderr
     assert "Outcome: solved (goal); weighted score 1.000" in played.stdout

@@ -19,10 +19,16 @@ from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.wait import WebDriverWait
 
-from collabgap.services.coordinator import EpisodeRecord, RunOutcome, RunProgress, execute_run, load_records, load_run_file, \
-    run_paths
+from collabgap.services.coordinator import (
+    EpisodeRecord,
+    RunOutcome,
+    RunProgress,
+    execute_run,
+    load_records,
+    load_run_file,
+    run_paths,
+)
 from tests._browser import chromium, console_errors
-
 
 TURN_S = 60.0
 """The longest this person waits for anything: a game to appear, their turn, the page to take a message."""

@@ -21,8 +21,11 @@ from tests.conftest import Stack
 
 from .conftest import LLMStack
 from .test_llm_games import episode, play
-from .test_report_browser import browser  # noqa: F401 - the fixture, shared with the report's browser tests
-from .test_report_browser import choose, open_report
+from .test_report_browser import (
+    browser,  # noqa: F401 - the fixture, shared with the report's browser tests
+    choose,
+    open_report,
+)
 
 HOSTILE = '<img src=x onerror="document.title=\'owned\'">&amp;'
 

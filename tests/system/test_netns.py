@@ -25,6 +25,7 @@ import pytest
 
 from collabgap.services.coordinator import Store, load_run_file
 from collabgap.services.coordinator.runs._run import plan_run
+from tests._command import COLLABGAP
 
 from ._netns import NetnsLab, child_env, open_lab
 
@@ -80,7 +81,7 @@ def lab(tmp_path: Path) -> Iterator[NetnsLab]:
 def _serve(lab: NetnsLab, role: str, kind: str, port: int, *options: str, env: dict[str, str]) -> str:
     ip = lab.hosts[role].ip
     url = f"http://{ip}:{port}"
-    lab.spawn(role, role, [sys.executable, "-m", "collabgap.services", kind, "serve", *options, "--host", ip,
+    lab.spawn(role, role, [*COLLABGAP, kind, "serve", *options, "--host", ip,
                            "--port", str(port), "--public-url", url], env=env, cwd=REPO)
     return url
 
@@ -204,7 +205,7 @@ def test_a_run_across_four_namespaces_never_touches_loopback(lab: NetnsLab, tmp_
     lo_before = _settled_lo(lab)
     assert lo_before["coordinator"] == (0, 0)
     started = time.monotonic()
-    run = lab.run("coordinator", [sys.executable, "-m", "collabgap.services", "run", str(path)],
+    run = lab.run("coordinator", [*COLLABGAP, "run", str(path)],
                   env=child_env(**{TOKEN_ENV: token}), timeout=RUN_TIMEOUT_S, cwd=REPO)
     elapsed = time.monotonic() - started
     assert run.returncode == 0, f"{run.stdout}\n{run.stderr}\n" + "\n".join(lab.dead())

@@ -34,8 +34,8 @@ import pytest
 pytest.importorskip("ray", reason="Ray is not installed: `pip install 'collabgap[ray]'` runs these tests")
 
 from collabgap.services.coordinator import Store, load_run_file  # noqa: E402
-from collabgap.services.coordinator.scale._ray_actors import EndpointLimiter, LeaseLostError  # noqa: E402
 from collabgap.services.coordinator.runs._run import plan_run  # noqa: E402
+from collabgap.services.coordinator.scale._ray_actors import EndpointLimiter, LeaseLostError  # noqa: E402
 
 from ._netns import NetnsLab, child_env, open_lab  # noqa: E402
 

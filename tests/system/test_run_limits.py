@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import os
 import subprocess
-import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -23,6 +22,7 @@ from collabgap.services.coordinator import (
     load_run_file,
 )
 from collabgap.services.fake_llm import FakeVendorSettings
+from tests._command import COLLABGAP
 
 SIM_PAIRS = """\
 [agents.sim]
@@ -91,7 +91,7 @@ def test_a_token_budget_stops_the_run_and_a_larger_one_finishes_it(tmp_path: Pat
 
 def start_referee(port: int, log: Path) -> subprocess.Popen[bytes]:
     with log.open("ab") as sink:
-        referee = subprocess.Popen([sys.executable, "-m", "collabgap.services", "referee", "serve", "--port", str(port)],
+        referee = subprocess.Popen([*COLLABGAP, "referee", "serve", "--port", str(port)],
                                    env={**os.environ, "COLLABGAP_REFEREE_TOKEN": "retry-token"}, stdout=sink,
                                    stderr=subprocess.STDOUT)
     with httpx.Client() as http:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import socket
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,6 +21,7 @@ from collabgap.services.coordinator import (
     load_run_file,
     plan_run,
 )
+from tests._command import COLLABGAP
 
 REFEREE_TOKEN = "readiness-referee-token"
 AGENT_TOKEN = "readiness-agent-token"
@@ -77,7 +77,7 @@ def test_a_run_started_before_its_agent_waits_for_it_and_then_plays(
         tmp_path: Path, services: dict[str, str], environ: dict[str, str]) -> None:
     port = free_port()
     path = write_run(tmp_path, services, port)
-    run = subprocess.Popen([sys.executable, "-m", "collabgap.services", "run", str(path)], stdout=subprocess.PIPE,
+    run = subprocess.Popen([*COLLABGAP, "run", str(path)], stdout=subprocess.PIPE,
                            stderr=subprocess.STDOUT, text=True, env=environ)
     agent = None
     try:
@@ -86,7 +86,7 @@ def test_a_run_started_before_its_agent_waits_for_it_and_then_plays(
         while not store.exists() and run.poll() is None and time.monotonic() < started:
             time.sleep(0.05)  # the run has opened its store: it is under way, and its follower is not up
         assert run.poll() is None, run.communicate()[0]
-        agent = subprocess.Popen([sys.executable, "-m", "collabgap.services", "agent", "serve", "--player", "scripted:follower",
+        agent = subprocess.Popen([*COLLABGAP, "agent", "serve", "--player", "scripted:follower",
                                   "--port", str(port)], env={**environ, "COLLABGAP_AGENT_TOKEN": AGENT_TOKEN},
                                  stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
         output, _ = run.communicate(timeout=300)

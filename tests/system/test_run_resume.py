@@ -7,16 +7,16 @@ import os
 import signal
 import sqlite3
 import subprocess
-import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
 
 from collabgap.services.coordinator import Store, load_run_file
 from collabgap.services.coordinator.runs._run import plan_run
+from tests._command import COLLABGAP
 
 EXAMPLE = Path(__file__).parents[2] / "examples" / "scripted-run.toml"
-COMMAND = [sys.executable, "-m", "collabgap.services", "run"]
+COMMAND = [*COLLABGAP, "run"]
 
 
 def run_file(tmp_path: Path) -> Path:

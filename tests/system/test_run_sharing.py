@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 import subprocess
-import sys
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,10 +12,10 @@ import pytest
 
 from collabgap.services.coordinator import Store, load_run_file
 from collabgap.services.coordinator.runs._run import plan_run
-
+from tests._command import COLLABGAP
 from tests._postgres import fresh_schema
 
-COMMAND = [sys.executable, "-m", "collabgap.services", "run"]
+COMMAND = [*COLLABGAP, "run"]
 RUN_FILE = """\
 name = "shared"
 runs_dir = "{runs}"

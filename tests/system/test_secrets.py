@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 import secrets
 import subprocess
-import sys
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -19,11 +18,11 @@ from sqlalchemy.engine import make_url
 
 from collabgap.services.coordinator import ServiceGroup
 from collabgap.services.fake_llm import FakeVendorSettings
-
+from tests._command import COLLABGAP
 from tests._postgres import fresh_schema
+
 from .test_cli import children_of
 
-COMMAND = [sys.executable, "-m", "collabgap.services"]
 KEY_VARIABLE = "COLLABGAP_SECRET_TEST_KEY"
 RUN_FILE = """\
 name = "secrets"
@@ -140,14 +139,15 @@ def test_no_planted_secret_is_printed_stored_logged_or_passed_on(tmp_path: Path,
     planted = PLANTED
     with ServiceGroup(log_dir=tmp_path / "ours") as ours:
         echoing = '{"latency": 0.3, "faults": [{"kind": "echo_key", "models": ["sim-follower"]}]}'
-        vendor = ours.start_fake_vendor(FakeVendorSettings.model_validate_json(echoing), env={"COLLABGAP_FAKE_LLM_KEY": planted.api_key})
+        vendor = ours.start_fake_vendor(FakeVendorSettings.model_validate_json(echoing),
+                                        env={"COLLABGAP_FAKE_LLM_KEY": planted.api_key})
         guarded = ours.start_agent("scripted:cartographer", env={"COLLABGAP_AGENT_TOKEN": planted.agent_token})
         run_file = tmp_path / "run.toml"
         run_file.write_text(RUN_FILE.format(runs=tmp_path / "runs", store=store_url, vendor=vendor, guarded=guarded,
                                             key_variable=KEY_VARIABLE))
         environment = {**os.environ, KEY_VARIABLE: planted.api_key, "COLLABGAP_AGENT_TOKEN": planted.agent_token,
                        "PGPASSWORD": planted.password}
-        run = subprocess.Popen([*COMMAND, "run", str(run_file)], env=environment, stdout=subprocess.PIPE,
+        run = subprocess.Popen([*COLLABGAP, "run", str(run_file)], env=environment, stdout=subprocess.PIPE,
                                stderr=subprocess.STDOUT, text=True)
         try:
             services = services_while_playing(run)
@@ -172,7 +172,7 @@ def test_no_planted_secret_is_printed_stored_logged_or_passed_on(tmp_path: Path,
         assert not held_by_agent
 
     report_url = make_url(store_url).set(password=None).render_as_string(hide_password=False)  # PGPASSWORD has it
-    reported = subprocess.run([*COMMAND, "report", str(tmp_path / "runs" / "secrets"),
+    reported = subprocess.run([*COLLABGAP, "report", str(tmp_path / "runs" / "secrets"),
                                *(["--store", report_url] if password else [])],
                               env=environment, capture_output=True, text=True, timeout=120)
     assert reported.returncode == 0, reported.stderr
@@ -198,7 +198,7 @@ def test_a_dry_run_shows_the_store_without_its_password(tmp_path: Path) -> None:
     run_file.write_text(RUN_FILE.format(runs=tmp_path / "runs", store=f"postgresql://maze:{password}@db.invalid/runs",
                                         vendor="http://127.0.0.1:9", guarded="http://127.0.0.1:9",
                                         key_variable=KEY_VARIABLE))
-    done = subprocess.run([*COMMAND, "run", "--dry-run", str(run_file)], capture_output=True, text=True, timeout=120,
+    done = subprocess.run([*COLLABGAP, "run", "--dry-run", str(run_file)], capture_output=True, text=True, timeout=120,
                           env={**os.environ, KEY_VARIABLE: "k", "COLLABGAP_AGENT_TOKEN": "t"})
     assert done.returncode == 0, done.stderr
     assert "Store: postgresql://maze:***@db.invalid/runs" in done.stdout and password not in done.stdout

@@ -5,16 +5,14 @@ from __future__ import annotations
 import os
 import socket
 import subprocess
-import sys
 
 from collabgap.services.coordinator import free_port
-
-SERVE = [sys.executable, "-m", "collabgap.services"]
+from tests._command import COLLABGAP
 
 
 def serve(*arguments: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     environment = {k: v for k, v in os.environ.items() if k != "COLLABGAP_REFEREE_TOKEN"} | (env or {})
-    return subprocess.run([*SERVE, *arguments], capture_output=True, text=True, timeout=120, env=environment)
+    return subprocess.run([*COLLABGAP, *arguments], capture_output=True, text=True, timeout=120, env=environment)
 
 
 def test_a_public_referee_without_a_token_refuses_to_start() -> None:

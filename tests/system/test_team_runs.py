@@ -6,17 +6,16 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 from pathlib import Path
 
 from collabgap.services.coordinator import Store, load_run_file
 from collabgap.services.coordinator.analysis._analysis import Analysis, Cell
-from collabgap.services.coordinator.runs._run import plan_run
 from collabgap.services.coordinator.report._store_reader import EpisodeFilter, StoreReader
+from collabgap.services.coordinator.runs._run import plan_run
+from tests._command import COLLABGAP
 
 from .test_run_resume import stop_midway, stored
 
-COMMAND = [sys.executable, "-m", "collabgap.services"]
 RUN = """
 name = "teams"
 grader = "grader"
@@ -67,13 +66,13 @@ def test_a_team_run_resumes_after_a_kill_and_reports_team_cells(tmp_path: Path) 
     assert cells == {"solo-full/referee/carto", "pair/referee/carto+carto", "team/referee/carto+carto+carto",
                      "team/referee/carto+carto+carto+carto", "team/paper/carto+follower+carto/order-CAB"}
     database = tmp_path / "runs" / "teams" / "store.db"
-    runner = subprocess.Popen([*COMMAND, "run", str(path)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    runner = subprocess.Popen([*COLLABGAP, "run", str(path)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                               text=True)
     stop_midway(runner, database, len(plan), lambda: os.kill(runner.pid, signal.SIGKILL))
     runner.wait(timeout=10)
     assert 0 < stored(database) < len(plan)
 
-    finished = subprocess.run([*COMMAND, "run", str(path)], capture_output=True, text=True, timeout=300)
+    finished = subprocess.run([*COLLABGAP, "run", str(path)], capture_output=True, text=True, timeout=300)
     assert finished.returncode == 0, finished.stdout + finished.stderr
     with Store.open(f"sqlite:///{database}") as store:
         records = store.episodes("teams")
@@ -82,7 +81,7 @@ def test_a_team_run_resumes_after_a_kill_and_reports_team_cells(tmp_path: Path) 
     assert len(teams) == 6 and all(r.status == "solved" for r in teams if r.spec.mode == "referee")
     assert {len(r.spec.seats()) for r in teams} == {3, 4}
 
-    report = subprocess.run([*COMMAND, "report", str(database.parent), "--figures", str(tmp_path / "figures"),
+    report = subprocess.run([*COLLABGAP, "report", str(database.parent), "--figures", str(tmp_path / "figures"),
                              "--format", "svg"], capture_output=True, text=True, timeout=300)
     assert report.returncode == 0, report.stdout + report.stderr
     assert "team carto ×3" in report.stdout and "team carto ×4" in report.stdout
@@ -108,7 +107,7 @@ def test_play_with_three_seats_solves_a_game_with_three_scripted_cartographers(t
 
     with ServiceGroup(log_dir=tmp_path / "logs") as services:
         urls = [services.start_agent("scripted:cartographer") for _ in range(3)]
-        played = subprocess.run([*COMMAND, "play", *(f"--seat={url}" for url in urls), "--size", "5",
+        played = subprocess.run([*COLLABGAP, "play", *(f"--seat={url}" for url in urls), "--size", "5",
                                  "--runs-dir", str(tmp_path / "runs")], capture_output=True, text=True, timeout=300)
     assert played.returncode == 0, played.stdout + played.stderr
     assert "Seat C:" in played.stdout and "Outcome: solved (goal)" in played.stdout

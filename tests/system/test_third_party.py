@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from collabgap.services.coordinator import Store
+from tests._command import COLLABGAP
 from tests._serving import serving
 
 from ._text_agent import app
@@ -48,7 +48,7 @@ def text_agent() -> Iterator[str]:
 def test_text_only_agent_plays_both_seats_through_collabgap_run(text_agent: str, tmp_path: Path) -> None:
     path = tmp_path / "run.toml"
     path.write_text(RUN.format(runs=tmp_path / "runs", url=text_agent))
-    done = subprocess.run([sys.executable, "-m", "collabgap.services", "run", str(path)], capture_output=True, text=True,
+    done = subprocess.run([*COLLABGAP, "run", str(path)], capture_output=True, text=True,
                           timeout=300)
     assert done.returncode == 0, done.stdout + done.stderr
     with Store.open(f"sqlite:///{tmp_path / 'runs' / 'third-party' / 'store.db'}") as store:

@@ -33,19 +33,9 @@ class _Result(BaseModel):
     model_config = ConfigDict(frozen=True)
 
 
-class Cell(_Result):
-    """One condition, mode, seating and relay, over its episodes."""
+class Cell(CellKey):
+    """One condition, mode, seating and relay (its `CellKey` fields), over its episodes."""
 
-    condition: str
-    mode: str
-    """The protocol the cell was played under: `referee` or `paper`."""
-    seat_a: str
-    seat_b: str | None
-    relay_kind: str | None
-    relay_k: int | None
-    relay_seat_a: str | None
-    """Relay: who takes seat A after K messages (None: A keeps its player)."""
-    relay_seat_b: str | None
     episodes: int
     """Every episode of the cell, platform errors included."""
     n: int
@@ -89,15 +79,11 @@ class Cell(_Result):
     """`human` when a person held seat A (docs/human.md): human baselines are rows of their own."""
     player_kind_b: PlayerKind | None = None
     """Seat B's holder, as `player_kind_a`; None without seat B."""
-    more_seats: list[str] = []
-    """A team's seats C, D, … (who holds them); empty for solo and pairs."""
-    order: list[str] = []
-    """A team's speaking order, when its run file set one."""
 
     @property
     def key(self) -> CellKey:
-        return CellKey(self.condition, self.mode, self.seat_a, self.seat_b, self.relay_kind, self.relay_k,
-                       self.relay_seat_a, self.relay_seat_b, tuple(self.more_seats), tuple(self.order))
+        """The cell's key alone, to select its episodes (`EpisodeFilter.cell`)."""
+        return CellKey.model_validate(self.model_dump(include=set(CellKey.model_fields)))
 
     @property
     def team_size(self) -> int:
@@ -237,7 +223,7 @@ def _cell(key: CellKey, records: list[EpisodeRecord], paper: Sequence[PaperValue
     scores, mazes = scored(records)
     spec = records[0].spec  # a cell's episodes share their seats' holders
     return Cell(
-        **key._asdict(), episodes=len(records), n=len(included), flagged=sum(r.flagged for r in included),
+        **key.model_dump(), episodes=len(records), n=len(included), flagged=sum(r.flagged for r in included),
         excluded=sum(not counted(r) for r in failures), errors=sum(platform.values()),
         error_kinds=dict(sorted(platform.items())),
         failure_kinds=dict(sorted(Counter(r.error.kind for r in failures if r.error).items())),

@@ -59,7 +59,8 @@ def gaps(groups: dict[CellKey, list[EpisodeRecord]], resamples: int, seed: int) 
     for key, solo in groups.items():
         if key.condition not in ("solo-full", "solo-split") or key.relay_kind is not None:
             continue
-        pair = groups.get(CellKey("pair", key.mode, key.seat_a, key.seat_a, None, None, None, None))
+        pair = groups.get(CellKey(condition="pair", mode=key.mode, seat_a=key.seat_a, seat_b=key.seat_a,
+                                  relay_kind=None, relay_k=None, relay_seat_a=None, relay_seat_b=None))
         if pair is None:
             continue
         gap, shared = paired_difference(_weighted(solo), _weighted(pair), resamples=resamples, seed=seed)
@@ -77,7 +78,7 @@ def ordering(groups: dict[CellKey, list[EpisodeRecord]], resamples: int, seed: i
     for key, x_opens in groups.items():
         if key.condition != "pair" or key.relay_kind is not None or key.seat_b is None or not key.seat_a < key.seat_b:
             continue
-        y_opens = groups.get(key._replace(seat_a=key.seat_b, seat_b=key.seat_a))
+        y_opens = groups.get(key.model_copy(update={"seat_a": key.seat_b, "seat_b": key.seat_a}))
         if y_opens is None:
             continue
         effect, shared = paired_difference(_weighted(x_opens), _weighted(y_opens), resamples=resamples, seed=seed)

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import NamedTuple
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict
@@ -25,20 +24,31 @@ RESAMPLES = 2000
 SEED = 20251104
 
 
-class CellKey(NamedTuple):
-    """What makes two episodes the same cell: condition, mode, who sits where, and the relay (if any)."""
+class Seating(BaseModel):
+    """What an episode's row in a list shows of its cell: condition, protocol, seats A and B, and the relay."""
+
+    model_config = ConfigDict(frozen=True)
 
     condition: str
     mode: str
+    """The protocol the cell was played under: `referee` or `paper`."""
     seat_a: str
     seat_b: str | None
     relay_kind: str | None
     relay_k: int | None
+
+
+class CellKey(Seating):
+    """What makes two episodes the same cell: the seating, the relay's newcomers, and a team's further seats.
+
+    Frozen, so it keys the analysis's groups; `Cell` extends it, keeping the report's JSON flat.
+    """
+
     relay_seat_a: str | None
     """Relay: who takes seat A after K messages (None: A keeps its player, or no relay)."""
     relay_seat_b: str | None
     more_seats: tuple[str, ...] = ()
-    """A team's seats C, D, … (who holds them)."""
+    """A team's seats C, D, … (who holds them); empty for solo and pairs."""
     order: tuple[str, ...] = ()
     """A team's speaking order, when its run file set one."""
 

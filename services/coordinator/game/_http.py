@@ -9,8 +9,6 @@ from typing import TypedDict
 
 import httpx
 
-from collabgap.services.shared import describe as describe  # where the coordinator's clients name failures
-
 CONNECT_RETRIES = 2
 """Extra tries of a connection that was refused or reset while connecting; a request is never sent twice."""
 KEEPALIVE_S = 2.0

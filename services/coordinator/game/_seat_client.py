@@ -10,7 +10,7 @@ import logging
 import re
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 
 import httpx
@@ -29,10 +29,10 @@ from google.protobuf.json_format import MessageToDict, ParseError
 from google.protobuf.struct_pb2 import Struct
 
 from collabgap.protocol import DATA_KEY, REFEREE_EXTENSION, ModelCall, SeatEnvelope, SeatMessage, Usage
+from collabgap.services.shared import describe
 
 from .._errors import (
     AgentError,
-    AgentFault,
     AgentTimeoutError,
     AgentUnreachableError,
     AuthFailureError,
@@ -41,7 +41,7 @@ from .._errors import (
     UnexpectedError,
     VersionError,
 )
-from ._http import CONNECT_RETRIES, describe, pool_size, tls_context
+from ._http import CONNECT_RETRIES, pool_size, tls_context
 
 logger = logging.getLogger(__name__)
 MAX_REPLY_BYTES = 1 << 20
@@ -278,25 +278,6 @@ def read_reply(parts: list[Part], metadata: Struct, seat: str, started: float) -
     usage, calls = _reported(metadata, seat)
     return SeatReply(text=text, data_move=moves[0] if moves else None, latency_s=time.perf_counter() - started,
                      usage=usage, calls=calls)
-
-
-async def connect_agents(stack: contextlib.AsyncExitStack, urls: list[str], *, timeout: float,
-                         tokens: Mapping[str, pydantic.SecretStr] | None = None,
-                         connections: int | None = None) -> tuple[dict[str, AgentConnection], dict[str, str]]:
-    """Open every agent of a plan on `stack`, each with a pool of `connections` and the bearer token `tokens`
-    holds for its URL, if any. An agent that cannot be reached is left out, with the reason by its URL in the
-    second mapping (and logged): every episode it plays ends as that agent's `agent_unreachable` failure."""
-    agents: dict[str, AgentConnection] = {}
-    unreachable: dict[str, str] = {}
-    for url in urls:
-        token = (tokens or {}).get(url)
-        try:
-            agents[url] = await stack.enter_async_context(AgentConnection.open(
-                url, token=token.get_secret_value() if token else None, timeout=timeout, connections=connections))
-        except AgentFault as exc:
-            logger.warning("agent %s is unavailable; its episodes will be errors: %s", url, exc)
-            unreachable[url] = str(exc)
-    return agents, unreachable
 
 
 class AgentConnection:

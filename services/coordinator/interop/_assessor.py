@@ -6,10 +6,12 @@ A client sends one message whose text is JSON (a data part of the same shape als
      "config": {"conditions": ["pair"], "mazes": 5}}
 
 Roles `A` and `B` play one pair (A opens). Any other role names play every ordered pair of participants,
-self-pairs included, as `plan_episodes` does. Solo conditions give every participant its own episodes. The
-task streams a WORKING update after each episode ("3/10 episodes done"), then an artifact named `results`
-(see `AssessmentResult`), then completes. A request that cannot be played is REJECTED with the reason; a
-referee that cannot be reached FAILS the task. Episode errors are data in the results, as in any run.
+self-pairs included, as a run file's `pairing = "all"` does. Solo conditions give every participant its own
+episodes. The request is planned as a run file of agents given by URL (`assessment_run`), so its episodes have a
+run's ids, and played in memory: nothing is stored. The task streams a WORKING update after each episode
+("3/10 episodes done"), then an artifact named `results` (see `AssessmentResult`), then completes. A request that
+cannot be played is REJECTED with the reason; a referee that cannot be reached FAILS the task. Episode errors are
+data in the results, as in any run.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import contextlib
 import urllib.parse
 from collections import Counter
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Annotated, Literal
 
 import pydantic
@@ -56,17 +59,11 @@ from starlette.routing import Route
 from collabgap.protocol import Condition, MazeParams
 
 from .._errors import ConfigError, CoordinatorError
-from ..game._experiment import run_episodes
-from .._records import (
-    EndReason,
-    EpisodeError,
-    EpisodeRecord,
-    EpisodeSpec,
-    EpisodeStatus,
-    SeatSpec,
-    maze_series,
-)
+from .._records import EndReason, EpisodeError, EpisodeRecord, EpisodeSpec, EpisodeStatus, maze_of
 from ..analysis._analysis import Cell, analyze
+from ..game._experiment import run_episodes
+from ..runs._plan import expand, plan_size
+from ..runs._runfile import AgentEntry, AgentName, ConditionEntry, Limits, MazeSet, RunFile
 
 JSONRPC_PATH = "/a2a/jsonrpc/"
 REST_PATH = "/a2a/rest"
@@ -81,7 +78,6 @@ def _agent_url(url: str) -> str:
 
 
 AgentURL = Annotated[str, AfterValidator(_agent_url)]
-Role = Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$")]
 
 
 AssessedCondition = Literal["solo-full", "solo-split", "pair"]
@@ -110,7 +106,8 @@ class AssessmentRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    participants: dict[Role, AgentURL] = Field(min_length=1)
+    participants: dict[AgentName, AgentURL] = Field(min_length=1)
+    """Role → agent base URL; the roles name the agents of the assessment's run."""
     config: AssessmentConfig = Field(default_factory=AssessmentConfig)
 
 
@@ -185,31 +182,36 @@ def read_request(message: Message) -> AssessmentRequest:
             raise ConfigError('send the request as JSON text: {"participants": {"A": url, "B": url}, "config": {}}')
         return AssessmentRequest.model_validate_json(text)
     except pydantic.ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'request'}: {e['msg']}" for e in exc.errors())
-        raise ConfigError(f"bad assessment request: {problems}") from exc
+        raise _bad_request(exc) from exc
 
 
-def plan_assessment(request: AssessmentRequest) -> list[EpisodeSpec]:
-    """Every episode the request asks for: conditions × seatings × mazes, in that order."""
+def _bad_request(exc: pydantic.ValidationError) -> ConfigError:
+    problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'request'}: {e['msg']}" for e in exc.errors())
+    return ConfigError(f"bad assessment request: {problems}")
+
+
+def _block(condition: AssessedCondition, roles: list[str]) -> ConditionEntry:
+    """One condition over the roles: `A` and `B` pair once, A opening; other roles every ordered pair."""
+    if condition == "pair" and set(roles) == {"A", "B"}:
+        return ConditionEntry(kind="pair", pairing="explicit", pairs=[["A", "B"]])
+    return ConditionEntry(kind=condition, agents=roles)
+
+
+def assessment_run(request: AssessmentRequest) -> RunFile:
+    """The request as a run file of agents given by URL, one condition block per condition asked for.
+
+    Raises:
+        ConfigError: a participant the run file refuses (a URL pydantic's `HttpUrl` does not take).
+    """
     config = request.config
-    seats = [SeatSpec(name=role, url=url) for role, url in request.participants.items()]
-    by_role = {seat.name: seat for seat in seats}
-    mazes = maze_series(config, config.mazes)
-    plan: list[EpisodeSpec] = []
-    for condition in config.conditions:
-        if condition != "pair":
-            seatings: list[tuple[SeatSpec, SeatSpec | None]] = [(seat, None) for seat in seats]
-        elif by_role.keys() == {"A", "B"}:
-            seatings = [(by_role["A"], by_role["B"])]
-        else:
-            seatings = [(a, b) for a in seats for b in seats]
-        for seat_a, seat_b in seatings:
-            names = seat_a.name if seat_b is None else f"{seat_a.name}+{seat_b.name}"
-            plan.extend(EpisodeSpec(
-                episode_id=f"{condition}/{names}/{maze.maze_id}", condition=condition, seat_a=seat_a,
-                seat_b=seat_b, maze=maze, message_limit=config.message_limit,
-            ) for maze in mazes)
-    return plan
+    try:
+        agents = {role: AgentEntry(url=url) for role, url in request.participants.items()}
+        return RunFile(name="assessment", agents=agents,
+                       mazes=MazeSet(count=config.mazes, **maze_of(config).model_dump()),
+                       conditions=[_block(condition, list(request.participants)) for condition in config.conditions],
+                       limits=Limits(messages=config.message_limit, turn_timeout_s=config.turn_timeout_s))
+    except pydantic.ValidationError as exc:
+        raise _bad_request(exc) from exc
 
 
 def _note(updater: TaskUpdater, text: str) -> Message:
@@ -235,14 +237,17 @@ class AssessorExecutor(AgentExecutor):
         updater = TaskUpdater(event_queue, task.id, task.context_id)
         try:
             request = read_request(context.message)
-            plan = plan_assessment(request)
+            run = assessment_run(request)
         except ConfigError as exc:
             await updater.reject(_note(updater, str(exc)))
             return
-        if len(plan) > (most := self._settings.max_episodes):
-            await updater.reject(_note(updater, f"the request plans {len(plan)} episodes; this assessor plays at "
+        # Counted before planning, so that a request too large is refused without building its plan.
+        if (planned := plan_size(run, request.config.mazes)) > (most := self._settings.max_episodes):
+            await updater.reject(_note(updater, f"the request plans {planned} episodes; this assessor plays at "
                                                 f"most {most}: ask for fewer mazes or conditions"))
             return
+        # Conditions × seatings × mazes, as the run file's planner orders them; each seat holds its URL as given.
+        plan = expand(run, Path(), request.participants.__getitem__)
         await updater.start_work(_note(updater, f"0/{len(plan)} episodes done"))
         try:
             records = await self._play(request, plan, updater)

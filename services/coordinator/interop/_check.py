@@ -32,21 +32,6 @@ from collabgap.protocol import (
     split_views,
 )
 
-from ._check_card import (
-    TOKEN_FIX,
-    Check,
-    check_fields,
-    check_interfaces,
-    check_security,
-    check_skill,
-    failed,
-    fetch_card,
-    interface_name,
-    passed,
-    probe_interface,
-    skipped,
-)
-from ..game._relay import pick_vote
 from .._errors import (
     AgentError,
     AgentFault,
@@ -56,13 +41,28 @@ from .._errors import (
     InfrastructureError,
     VersionError,
 )
+from ..game._card import TOKEN_FIX
 from ..game._prompts import Prompts
+from ..game._relay import pick_vote
 from ..game._seat_client import (
     MAX_REPLY_BYTES,
     MAX_REPLY_CHARS,
     AgentConnection,
     SeatReply,
     _CappedTransport,
+)
+from ._check_card import (
+    Check,
+    check_fetch,
+    check_fields,
+    check_interfaces,
+    check_security,
+    check_skill,
+    failed,
+    interface_name,
+    passed,
+    probe_interface,
+    skipped,
 )
 
 CARD_CHECKS = ("card.fetch", "card.fields", "card.interfaces", "card.skill", "card.security")
@@ -102,7 +102,7 @@ async def check_agent(url: str, *, token: str | None = None, deadline_s: float =
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     async with httpx.AsyncClient(transport=_CappedTransport(MAX_REPLY_BYTES), headers=headers,
                                  timeout=httpx.Timeout(deadline_s)) as http:
-        fetched, card = await fetch_card(http, url, deadline_s)
+        fetched, card = await check_fetch(http, url, deadline_s)
         checks = [fetched]
         if card is None:
             checks += [skipped(name, "card.fetch") for name in (*CARD_CHECKS[1:], "interface", *CONVERSATION_CHECKS)]

@@ -1,4 +1,5 @@
-"""What `check-agent` reads off an agent card: the card itself, and a probe of each interface it declares.
+"""What `check-agent` reads off an agent card: the card itself (fetched by `game/_card.py`, judged here), and a probe
+of each interface it declares.
 
 `Check` lives here rather than in `_check.py` because these are the first checks made and `_check.py` builds on
 them; `_check.py` re-exports it.
@@ -14,18 +15,16 @@ from typing import Any
 
 import httpx
 import pydantic
-from a2a.client.card_resolver import parse_agent_card
-from google.protobuf.json_format import ParseError
 from pydantic import BaseModel, ConfigDict, Field
 
 from collabgap.protocol import SEAT_SKILL
 
-CARD_PATH = "/.well-known/agent-card.json"
+from ..game._card import TOKEN_FIX, Card, CardMiss, fetch_card
+
 BINDINGS = ("JSONRPC", "HTTP+JSON")
 """The protocol bindings the coordinator speaks, in its order of preference."""
 VERSIONS = ("1.0", "0.3")
 """The A2A versions the coordinator speaks (`Major.Minor`; a patch such as `0.3.0` counts as `0.3`)."""
-TOKEN_FIX = "pass the agent's token: `collabgap check-agent URL --token-env VAR`, VAR holding the token"
 
 
 class Check(BaseModel):
@@ -73,15 +72,6 @@ class Interface:
     url: str
 
 
-@dataclass(frozen=True)
-class Card:
-    """A card as JSON, mapped to the A2A 1.0 shape the way the SDK maps 0.3 cards (`parse_agent_card`)."""
-
-    data: dict[str, Any]
-    sdk_error: str | None
-    """Why the A2A SDK cannot read the card, which the coordinator must; None when it can."""
-
-
 class _Strict(BaseModel):
     model_config = ConfigDict(strict=True, extra="allow")
 
@@ -112,35 +102,12 @@ class _CardShape(_Strict):
     skills: list[_SkillShape] = Field(min_length=1)
 
 
-async def fetch_card(http: httpx.AsyncClient, url: str, deadline_s: float) -> tuple[Check, Card | None]:
+async def check_fetch(http: httpx.AsyncClient, url: str, deadline_s: float) -> tuple[Check, Card | None]:
     """`card.fetch`: GET the card at the well-known path; HTTP 200 with a JSON object."""
-    name, target = "card.fetch", f"{url.rstrip('/')}{CARD_PATH}"
-    serve = f"serve the agent card at {CARD_PATH} (HTTP 200, a JSON object)"
-    try:
-        async with asyncio.timeout(deadline_s):
-            response = await http.get(target)
-    except TimeoutError:
-        return failed(name, f"{target}: no answer within {deadline_s:g} s", f"{serve}, promptly"), None
-    except (httpx.HTTPError, httpx.InvalidURL) as exc:
-        return failed(name, f"{target}: {type(exc).__name__}: {exc}",
-                      f"start the agent, or correct the URL: the card is read from <URL>{CARD_PATH}"), None
-    if response.status_code in (401, 403):
-        return failed(name, f"{target} answered HTTP {response.status_code}",
-                      f"serve the card without authentication (A2A cards are public), or {TOKEN_FIX}"), None
-    if response.status_code != 200:
-        return failed(name, f"{target} answered HTTP {response.status_code}", serve), None
-    try:
-        data = response.json()
-    except ValueError as exc:
-        return failed(name, f"{target} is not JSON: {exc}", serve), None
-    if not isinstance(data, dict):
-        return failed(name, f"{target} holds a JSON {type(data).__name__}, not an object", serve), None
-    card = Card(data=data, sdk_error=None)
-    try:
-        parse_agent_card(data)  # maps 0.3 fields to 1.0 in place, as the coordinator's client does
-    except ParseError as exc:
-        card = Card(data=data, sdk_error=str(exc))
-    return passed(name, f"HTTP 200 from {target} ({len(response.content):,} bytes of JSON)"), card
+    fetched = await fetch_card(http, url, deadline_s)
+    if isinstance(fetched, CardMiss):
+        return failed("card.fetch", fetched.detail, fetched.fix), None
+    return passed("card.fetch", f"HTTP 200 from {fetched.source} ({fetched.size:,} bytes of JSON)"), fetched
 
 
 def check_fields(card: Card) -> Check:

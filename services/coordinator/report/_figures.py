@@ -20,8 +20,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, get_args
 
-from ..analysis._analysis import Analysis, Cell
 from .._errors import ConfigError
+from ..analysis._analysis import Analysis, Cell
 from ..analysis._stats import Estimate
 from ._tables import format_estimate, format_paper, relay_baseline
 

@@ -19,12 +19,12 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from ..analysis._analysis import Analysis, Cell, analyze, maze_facts
-from ..analysis._paper import PaperValue
 from .._errors import ConfigError
 from .._records import EpisodeRecord
-from ._report_html import render_report
+from ..analysis._analysis import Analysis, Cell, analyze, maze_facts
+from ..analysis._paper import PaperValue
 from ..analysis._stats import RESAMPLES, SEED, Estimate, counted
+from ._report_html import render_report
 from ._tables import format_estimate, format_wilson, write_tables
 
 if TYPE_CHECKING:

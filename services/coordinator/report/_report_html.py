@@ -16,10 +16,10 @@ from typing import TYPE_CHECKING
 
 from collabgap.protocol import SEATS, MazeParams
 
+from .._records import EpisodeRecord
 from ..analysis._analysis import Analysis, Cell
 from ._figures import svg_figures
 from ._model_input import RequestIndex
-from .._records import EpisodeRecord
 from ._tables import format_estimate, format_paper, format_wilson
 
 if TYPE_CHECKING:
@@ -32,7 +32,8 @@ EMPTY_FIGURES = {"pairs": "No pair episodes in this run.",
 
 
 def _asset(name: str) -> str:
-    return resources.files("collabgap.services.coordinator.report").joinpath(f"static/{name}").read_text(encoding="utf-8")
+    asset = resources.files("collabgap.services.coordinator.report").joinpath(f"static/{name}")
+    return asset.read_text(encoding="utf-8")
 
 
 def _num(value: float | None, digits: int = 3) -> str:

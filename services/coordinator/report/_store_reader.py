@@ -1,9 +1,9 @@
 """Read-only access to a results store, for `collabgap view`: runs with their progress, episodes filtered, sorted
 and paged in SQL, and single records.
 
-A SQLite file is opened read-only (`mode=ro`): the view can watch a run while it writes, and can never write.
-PostgreSQL sessions run read-only transactions. Records are read by the store's own `Store` methods over this
-read-only engine; the queries here add only what a browser needs (filters, search, pages).
+The engine is read-only (`create_store_engine(read_only=True)`): the view can watch a run while it writes, and can
+never write. Records, the version check and every query go through the store's own `Store` over this engine; the
+queries here add only what a browser needs (filters, search, pages).
 
     with StoreReader.open("sqlite:///runs/demo/store.db") as reader:
         page = reader.episode_page("demo", EpisodeFilter(status="error"), limit=20)
@@ -13,23 +13,20 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError
-from sqlalchemy import JSON, ColumnElement, Engine, and_, cast, create_engine, exists, func, or_, select, type_coerce
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+from sqlalchemy import JSON, ColumnElement, Engine, and_, cast, exists, func, or_, select, type_coerce
 
 from .._errors import StoreError, StoreVersionError
-from ..runs._plan import plan_size
 from .._records import EpisodeRecord
+from ..analysis._stats import CellKey, Seating
+from ..runs._plan import plan_size
 from ..runs._runfile import RunFile
-from ..analysis._stats import CellKey
 from ..runs._store import Store
-from ..runs._store_url import reason, require_postgres_driver
-from ..runs._store_schema import SCHEMA_VERSION, episodes, messages, meta, runs
+from ..runs._store_schema import episodes, messages, runs
+from ..runs._store_url import create_store_engine, engine_url, masked_url
 
 SortKey = Literal["saved", "episode", "status", "weighted", "messages", "duration", "cost"]
 _SORT_COLUMNS = {"saved": episodes.c.id, "episode": episodes.c.episode_id, "status": episodes.c.status,
@@ -37,9 +34,11 @@ _SORT_COLUMNS = {"saved": episodes.c.id, "episode": episodes.c.episode_id, "stat
                  "duration": episodes.c.duration_s, "cost": episodes.c.cost_usd}
 _AGENT_COLUMNS = (episodes.c.seat_a_name, episodes.c.seat_b_name, episodes.c.relay_seat_a_name,
                   episodes.c.relay_seat_b_name, episodes.c.grader_name)
-_CELL_COLUMNS = (episodes.c.condition, episodes.c.mode, episodes.c.seat_a_name, episodes.c.seat_b_name,
-                 episodes.c.relay_kind, episodes.c.relay_after, episodes.c.relay_seat_a_name,
-                 episodes.c.relay_seat_b_name)
+_CELL_COLUMNS = {"condition": episodes.c.condition, "mode": episodes.c.mode, "seat_a": episodes.c.seat_a_name,
+                 "seat_b": episodes.c.seat_b_name, "relay_kind": episodes.c.relay_kind,
+                 "relay_k": episodes.c.relay_after, "relay_seat_a": episodes.c.relay_seat_a_name,
+                 "relay_seat_b": episodes.c.relay_seat_b_name}
+"""The column of each `CellKey` field; a team's `more_seats` and `order` have none."""
 
 
 class _Model(BaseModel):
@@ -89,17 +88,11 @@ class EpisodeFilter(_Model):
     """Exactly the episodes of this analysis cell."""
 
 
-class EpisodeRow(_Model):
-    """One line of the episode list."""
+class EpisodeRow(Seating):
+    """One line of the episode list: the episode's seating, and how it went."""
 
     episode_id: str
     attempt: int
-    condition: str
-    mode: str
-    seat_a: str
-    seat_b: str | None
-    relay_kind: str | None
-    relay_k: int | None
     status: str
     end_reason: str
     weighted: float | None
@@ -135,7 +128,6 @@ class StoreReader:
     def __init__(self, engine: Engine, where: str) -> None:
         self._engine = engine
         self._store = Store(engine, where)
-        self._where = where
 
     @classmethod
     def open(cls, url: str) -> StoreReader:
@@ -145,28 +137,15 @@ class StoreReader:
             StoreVersionError: the database holds a collabgap store of another schema version.
             StoreError: the URL is not a store URL, the file does not exist, or the database cannot be read.
         """
+        parsed = engine_url(url)
+        where = masked_url(parsed)
+        reader = cls(create_store_engine(parsed, read_only=True), where)
         try:
-            parsed = make_url(url)
-        except ArgumentError as exc:
-            raise StoreError(f"not a store URL: {url!r}; use sqlite:///path/store.db or postgresql://…") from exc
-        where = parsed.render_as_string(hide_password=True)
-        if parsed.drivername == "sqlite":
-            path = Path(parsed.database or "")
-            if not path.is_file():
-                raise StoreError(f"no store at {where}: {path} is not a file")
-            engine = create_engine(f"sqlite:///file:{path.resolve()}?mode=ro&uri=true",
-                                   connect_args={"check_same_thread": False})
-        elif parsed.drivername in ("postgresql", "postgres", "postgresql+psycopg"):
-            require_postgres_driver()
-            engine = create_engine(parsed.set(drivername="postgresql+psycopg"), pool_pre_ping=True,
-                                   execution_options={"postgresql_readonly": True})
-        else:
-            raise StoreError(f"the view cannot read {where}: use sqlite:///path/store.db or postgresql://…")
-        reader = cls(engine, where)
-        try:
-            reader._check_version()
-        except BaseException:
-            engine.dispose()
+            reader._store.check_version()
+        except BaseException as exc:
+            reader.close()
+            if isinstance(exc, StoreError) and not isinstance(exc, StoreVersionError):
+                raise StoreError(f"{where} is not a collabgap store, or cannot be read: {exc}") from exc
             raise
         return reader
 
@@ -177,7 +156,7 @@ class StoreReader:
             StoreError: the database fails.
         """
         summaries = {summary.run_id: summary for summary in self._store.runs()}
-        rows = self._read("list the runs", select(runs.c.run_id, runs.c.config_json, runs.c.provenance_json))
+        rows = self._store.rows("list the runs", select(runs.c.run_id, runs.c.config_json, runs.c.provenance_json))
         found = []
         for run_id, config_json, provenance_json in rows:
             summary = summaries[run_id]
@@ -195,17 +174,16 @@ class StoreReader:
             StoreError: the database fails.
         """
         conditions = [episodes.c.run_id == run_id, *self._conditions(where)]
-        total = self._read("count episodes", select(func.count()).select_from(episodes).where(*conditions))[0][0]
+        total = self._store.rows("count episodes", select(func.count()).select_from(episodes).where(*conditions))[0][0]
         column = _SORT_COLUMNS[sort]
         order = column.desc().nulls_last() if descending else column.asc().nulls_last()
-        query = (select(episodes.c.episode_id, episodes.c.attempt, episodes.c.condition, episodes.c.mode,
-                        episodes.c.seat_a_name, episodes.c.seat_b_name, episodes.c.relay_kind, episodes.c.relay_after,
-                        episodes.c.status, episodes.c.end_reason, episodes.c.weighted, episodes.c.message_count,
-                        episodes.c.error_kind, self._blame(), episodes.c.tokens_in + episodes.c.tokens_out,
+        seating = (_CELL_COLUMNS[name].label(name) for name in Seating.model_fields)
+        query = (select(*seating, episodes.c.episode_id, episodes.c.attempt, episodes.c.status, episodes.c.end_reason,
+                        episodes.c.weighted, episodes.c.message_count.label("messages"), episodes.c.error_kind,
+                        self._blame().label("blame"), (episodes.c.tokens_in + episodes.c.tokens_out).label("tokens"),
                         episodes.c.cost_usd, episodes.c.duration_s)
                  .where(*conditions).order_by(order, episodes.c.id).offset(offset).limit(limit))
-        fields = list(EpisodeRow.model_fields)
-        rows = [EpisodeRow(**dict(zip(fields, row, strict=True))) for row in self._read("list episodes", query)]
+        rows = [EpisodeRow.model_validate(dict(row._mapping)) for row in self._store.rows("list episodes", query)]
         return EpisodePage(rows=rows, total=total, offset=offset)
 
     def facets(self, run_id: str) -> Facets:
@@ -216,7 +194,7 @@ class StoreReader:
         """
         def distinct(column: ColumnElement[Any]) -> list[str]:
             query = select(column).where(episodes.c.run_id == run_id, column.is_not(None)).distinct()
-            return sorted(str(row[0]) for row in self._read("read the filters", query))
+            return sorted(str(row[0]) for row in self._store.rows("read the filters", query))
 
         return Facets(conditions=distinct(episodes.c.condition), modes=distinct(episodes.c.mode),
                       statuses=distinct(episodes.c.status),
@@ -230,7 +208,7 @@ class StoreReader:
             StoreError: the database fails.
         """
         query = select(func.count(), func.coalesce(func.max(episodes.c.id), 0)).where(episodes.c.run_id == run_id)
-        count, last = self._read("read the run's progress", query)[0]
+        count, last = self._store.rows("read the run's progress", query)[0]
         return int(count), int(last)
 
     def record(self, run_id: str, episode_id: str) -> EpisodeRecord | None:
@@ -264,8 +242,9 @@ class StoreReader:
                                         messages.c.text.icontains(where.search, autoescape=True)))
         if where.cell is not None:
             cell = where.cell
-            found.append(and_(*(column.is_(None) if value is None else column == value
-                                for column, value in zip(_CELL_COLUMNS, cell[:len(_CELL_COLUMNS)], strict=True))))
+            values = cell.model_dump(include=set(_CELL_COLUMNS))
+            found.append(and_(*(column.is_(None) if values[name] is None else column == values[name]
+                                for name, column in _CELL_COLUMNS.items())))
             if cell.more_seats:  # a team's seats C, D, … and order have no columns: its planned ids name them
                 order = f"/order-{''.join(cell.order)}" if cell.order else ""
                 names = "+".join([cell.seat_a, cell.seat_b or "", *cell.more_seats])
@@ -280,24 +259,6 @@ class StoreReader:
             document = type_coerce(episodes.c.record_json, JSON)
         blame: ColumnElement[str] = document[("error", "blame")].as_string()
         return blame
-
-    def _check_version(self) -> None:
-        try:
-            found = self._read("read the schema version",
-                               select(meta.c.value).where(meta.c.key == "schema_version"))
-        except StoreError as exc:
-            raise StoreError(f"{self._where} is not a collabgap store, or cannot be read: {exc}") from exc
-        version = found[0][0] if found else None
-        if version != str(SCHEMA_VERSION):
-            raise StoreVersionError(f"{self._where} holds a collabgap store of schema version {version}, but this "
-                                    f"collabgap reads version {SCHEMA_VERSION}")
-
-    def _read(self, action: str, query: Any) -> list[Any]:
-        try:
-            with self._engine.connect() as conn:
-                return list(conn.execute(query).all())
-        except SQLAlchemyError as exc:
-            raise StoreError(f"cannot {action} in {self._where}: {reason(exc)}") from exc
 
 
 def _planned(provenance: dict[str, Any]) -> int | None:

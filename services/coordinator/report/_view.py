@@ -29,10 +29,10 @@ from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, R
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from ..analysis._analysis import Analysis, analyze
 from .._errors import ConfigError, StoreError
-from ._report_html import run_settings
+from ..analysis._analysis import Analysis, analyze
 from ..analysis._stats import CellKey
+from ._report_html import run_settings
 from ._store_reader import EpisodeFilter, RunInfo, SortKey, StoreReader
 from ._view_pages import PAGE_SIZE, episode_page, episodes_page, page, run_json, run_page, runs_page
 
@@ -144,7 +144,8 @@ def parse_filter(request: Request) -> EpisodeFilter:
         values["search"] = query["q"]
     if query.get("cell"):
         try:
-            values["cell"] = CellKey(*json.loads(query["cell"]))
+            fields = json.loads(query["cell"])
+            values["cell"] = CellKey.model_validate(dict(zip(CellKey.model_fields, fields, strict=True)))
         except (ValueError, TypeError) as exc:
             raise HTTPException(400, "cell must be the JSON list of a cell's key fields") from exc
     try:

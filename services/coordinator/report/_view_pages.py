@@ -14,9 +14,9 @@ from importlib import resources
 from typing import Any
 from urllib.parse import quote, urlencode
 
+from .._records import EpisodeRecord, MessageRecord
 from ..analysis._analysis import Analysis, Cell
 from ._figures import svg_figures
-from .._records import EpisodeRecord, MessageRecord
 from ._report_html import _script_json, episode_view, tables
 from ._store_reader import EpisodeFilter, EpisodePage, EpisodeRow, Facets, RunInfo, SortKey
 
@@ -55,7 +55,8 @@ def filter_params(where: EpisodeFilter) -> dict[str, str]:
     if where.search:
         params["q"] = where.search
     if where.cell is not None:
-        params["cell"] = json.dumps(list(where.cell), separators=(",", ":"))
+        # A JSON list of the key's fields in declaration order: `parse_filter` zips it back onto the names.
+        params["cell"] = json.dumps(list(where.cell.model_dump(mode="json").values()), separators=(",", ":"))
     return params
 
 
@@ -264,7 +265,8 @@ def episode_page(run_id: str, record: EpisodeRecord) -> str:
              ("seat B", spec.seat_b.name if spec.seat_b else "—"), ("maze", record.maze_id or "—"),
              ("status", f"{record.status} ({record.end_reason})"), ("attempt", str(record.attempt)),
              ("duration", f"{record.duration_s:.1f} s"),
-             ("tokens", f"{record.tokens.prompt} in, {record.tokens.completion} out"), ("cost", f"${record.cost_usd:.6f}")]
+             ("tokens", f"{record.tokens.prompt} in, {record.tokens.completion} out"),
+             ("cost", f"${record.cost_usd:.6f}")]
     if record.score is not None:
         s = record.score
         facts.append(("score", f"weighted {s.weighted:.3f}, {'solved' if s.success else 'not solved'}, {s.moves} moves "

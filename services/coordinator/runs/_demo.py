@@ -16,12 +16,12 @@ from pydantic import BaseModel, Field, HttpUrl
 from collabgap.protocol import MazeParams
 
 from .._errors import ConfigError
-from ._plan import expand
 from .._records import EpisodeRecord, maze_of
-from ._runner import RunOutcome, RunProgress
+from ..analysis._analysis import Cell, analyze
+from ._plan import expand
 from ._run import execute_run, fresh_run_name, load_records, run_paths
 from ._runfile import AgentEntry, Concurrency, ConditionEntry, Limits, MazeSet, RefereeEntry, RunFile
-from ..analysis._analysis import Cell, analyze
+from ._runner import RunOutcome, RunProgress
 
 DEMO_PLAYERS = ("scripted:cartographer", "scripted:follower")
 DEMO_TURN_TIMEOUT_S = 60.0

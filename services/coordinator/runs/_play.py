@@ -18,13 +18,13 @@ from pydantic import BaseModel, Field, HttpUrl
 
 from collabgap.protocol import SEATS, Condition, MazeParams, Mode, Seat
 
-from ..interop._check_card import fetch_card
+from .._records import EpisodeRecord, maze_of
+from ..game._card import Card, fetch_card
 from ..game._episode import MessageListener
 from ..game._http import tls_context
-from .._records import EpisodeRecord, maze_of
-from ._runner import RunOutcome
 from ._run import execute_run, fresh_run_name, load_records, run_paths
 from ._runfile import AgentEntry, ConditionEntry, Limits, MazeSet, RefereeEntry, RunFile
+from ._runner import RunOutcome
 
 LABEL_DEADLINE_S = 5.0
 """How long `seat_labels` waits for a card; an agent not up by then is named by its host and port."""
@@ -111,8 +111,8 @@ async def seat_labels(settings: PlaySettings) -> dict[Seat, str]:
     async with httpx.AsyncClient(verify=tls_context(), timeout=LABEL_DEADLINE_S) as http:
         cards = await asyncio.gather(*(fetch_card(http, url, LABEL_DEADLINE_S) for url in settings.seats().values()))
     labels: dict[Seat, str] = {}
-    for (seat, url), (_, card) in zip(settings.seats().items(), cards, strict=True):
-        name = card.data.get("name") if card is not None else None
+    for (seat, url), card in zip(settings.seats().items(), cards, strict=True):
+        name = card.data.get("name") if isinstance(card, Card) else None
         labels[seat] = name.strip() if isinstance(name, str) and name.strip() else urlsplit(url).netloc
     return labels
 

@@ -16,9 +16,11 @@ from urllib.parse import urljoin
 
 import httpx
 
-from ..interop._check_card import CARD_PATH
+from collabgap.services.shared import describe
+
 from .._errors import ConfigError
-from ..game._http import describe, tls_context
+from ..game._card import CARD_PATH
+from ..game._http import tls_context
 from ._runfile import RunFile
 
 READY_TIMEOUT_S = 120.0

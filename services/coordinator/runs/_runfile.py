@@ -21,6 +21,8 @@ from .._records import AgentErrorPolicy, PlayerKind, maze_series
 from ._store_url import masked_url
 
 _NAME = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
+AgentName = Annotated[str, Field(pattern=_NAME)]
+"""What an agent of a run may be called."""
 _VENDORS = ("openai", "anthropic")
 HUMAN_SHARE = 0.9
 """The share of the turn timeout a person has for each message (`Limits.human_reply_timeout_s`)."""
@@ -232,7 +234,7 @@ class RunFile(_Strict):
     """A price table replacing the packaged one; relative to the run file's folder."""
     max_episodes: int = Field(100_000, ge=1)
     """A plan larger than this is refused before anything starts."""
-    agents: dict[Annotated[str, Field(pattern=_NAME)], AgentEntry] = Field(min_length=1)
+    agents: dict[AgentName, AgentEntry] = Field(min_length=1)
     mazes: MazeSet = MazeSet()
     conditions: list[ConditionEntry] = Field(min_length=1)
     limits: Limits = Limits()

@@ -17,8 +17,8 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel
 
-from ..game._episode import MessageListener, episode_agents
 from .._records import EpisodeRecord, EpisodeSpec
+from ..game._episode import MessageListener, episode_agents
 from ._claims import Claims
 from ._engine import EngineSettings, EpisodeEngine
 from ._runfile import Budget, RunFile

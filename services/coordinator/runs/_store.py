@@ -25,20 +25,10 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVarTuple
 
 from pydantic import BaseModel, ConfigDict, ValidationError
-from sqlalchemy import (
-    Connection,
-    Engine,
-    case,
-    func,
-    insert,
-    delete,
-    inspect,
-    select,
-    update,
-)
+from sqlalchemy import Connection, Engine, Row, Select, case, delete, func, insert, inspect, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
@@ -64,6 +54,7 @@ from ._store_url import create_store_engine, engine_url, masked_url, reason
 
 logger = logging.getLogger(__name__)
 
+_Columns = TypeVarTuple("_Columns")  # the types of the columns a query selects
 _SCHEMA_LOCK = 0x636F6C6C  # PostgreSQL advisory lock key ("coll") held while a store's tables are created
 
 
@@ -282,9 +273,8 @@ class Store:
         Raises:
             StoreError: the database fails, or a stored record does not match this version's `EpisodeRecord`.
         """
-        with self._transaction(f"read the episodes of run {run_id!r}") as conn:
-            stored = conn.execute(select(episodes.c.episode_id, episodes.c.record_json)
-                                  .where(episodes.c.run_id == run_id).order_by(episodes.c.id)).all()
+        query = select(episodes.c.episode_id, episodes.c.record_json).where(episodes.c.run_id == run_id)
+        stored = self.rows(f"read the episodes of run {run_id!r}", query.order_by(episodes.c.id))
         return [self._record(run_id, episode_id, record_json) for episode_id, record_json in stored]
 
     def _record(self, run_id: str, episode_id: str, record_json: str) -> EpisodeRecord:
@@ -305,10 +295,29 @@ class Store:
                  .select_from(runs.outerjoin(episodes))
                  .group_by(runs.c.run_id, runs.c.started_at)
                  .order_by(runs.c.started_at, runs.c.run_id))
-        with self._transaction("list the runs") as conn:
-            rows = conn.execute(query).all()
         return [RunSummary(run_id=run_id, started_at=started_at, episodes=count, errors=int(failed))
-                for run_id, started_at, count, failed in rows]
+                for run_id, started_at, count, failed in self.rows("list the runs", query)]
+
+    def rows(self, action: str, query: Select[*_Columns]) -> list[Row[*_Columns]]:
+        """Every row `query` selects, read in one transaction: also for readers' own queries (`collabgap view`).
+
+        Raises:
+            StoreError: the database fails; the message says it could not `action`.
+        """
+        with self._transaction(action) as conn:
+            return list(conn.execute(query).all())
+
+    def check_version(self) -> None:
+        """Refuse a store of another schema version, leaving it unchanged.
+
+        Raises:
+            StoreVersionError: the store's schema version is not this collabgap's.
+            StoreError: the database fails, or holds no collabgap store.
+        """
+        found = self.rows("read the schema version", select(meta.c.value).where(meta.c.key == "schema_version"))
+        version = found[0][0] if found else None
+        if version != str(SCHEMA_VERSION):
+            raise StoreVersionError(_version_message(self._where, version))
 
     def close(self) -> None:
         """Close every connection; the store cannot be used afterwards. Closing twice is harmless."""
@@ -339,9 +348,7 @@ class Store:
                 conn.execute(insert(meta).values(key="schema_version", value=str(SCHEMA_VERSION)))
                 logger.info("created a collabgap store of schema version %d in %s", SCHEMA_VERSION, self._where)
                 return
-            found = conn.scalar(select(meta.c.value).where(meta.c.key == "schema_version"))
-        if found != str(SCHEMA_VERSION):
-            raise StoreVersionError(_version_message(self._where, found))
+        self.check_version()
 
     @contextmanager
     def _transaction(self, action: str) -> Iterator[Connection]:
@@ -380,11 +387,11 @@ def _changed_keys(stored: dict[str, Any], given: dict[str, Any]) -> list[str]:
 
 def _version_message(where: str, found: str | None) -> str:
     if found is None:
-        described, advice = "no schema version", "point the run at another database"
+        described, advice = "no schema version", "use another database"
     else:
         described = f"schema version {found}"
         newer = found.isdigit() and int(found) > SCHEMA_VERSION
         advice = ("upgrade collabgap to use it" if newer else "use the collabgap release that wrote it") + \
-            ", or point the run at another database"
+            ", or use another database"
     return (f"{where} holds a collabgap store of {described}, but this collabgap uses schema version "
             f"{SCHEMA_VERSION}; the store was left unchanged: {advice}")

@@ -1,4 +1,5 @@
-"""Where a store lives: store URLs parsed, checked and masked for printing, and the engine for each database.
+"""Where a store lives: store URLs parsed, checked and masked for printing, and the engine for each database,
+read-write for runs or read-only for the view.
 
 SQLite stores are files in WAL mode whose transactions take the write lock up front, so concurrent writers wait
 their turn; PostgreSQL stores use the psycopg driver (the `postgres` extra).
@@ -44,7 +45,6 @@ def engine_url(url: str) -> URL:
     if parsed.drivername == "sqlite":
         if parsed.database in (None, "", ":memory:"):
             raise StoreError(f"an in-memory SQLite store would vanish with the run: {_URL_HELP}")
-        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
     elif parsed.drivername != "postgresql+psycopg":
         where = masked_url(parsed)
         raise StoreError(f"the store cannot use {where}: {_URL_HELP}")
@@ -62,11 +62,27 @@ def require_postgres_driver() -> None:
                           "pip install 'collabgap[postgres]'") from exc
 
 
-def create_store_engine(url: URL) -> Engine:
-    """The engine for a URL `engine_url` accepted."""
+def create_store_engine(url: URL, *, read_only: bool = False) -> Engine:
+    """The engine for a URL `engine_url` accepted: a SQLite file's folder is created, unless `read_only`.
+
+    A `read_only` engine can never write (`collabgap view`): a SQLite file is opened `mode=ro`, so the view can
+    watch a run while it writes, and PostgreSQL sessions run read-only transactions.
+
+    Raises:
+        StoreError: `read_only`, and the SQLite file does not exist.
+        ConfigError: a PostgreSQL URL, and psycopg is not installed.
+    """
     if url.get_backend_name() != "sqlite":
         require_postgres_driver()
-        return create_engine(url, pool_pre_ping=True)
+        read_only_options = {"postgresql_readonly": True} if read_only else {}
+        return create_engine(url, pool_pre_ping=True, execution_options=read_only_options)
+    path = Path(url.database or "")
+    if read_only:
+        if not path.is_file():
+            raise StoreError(f"no store at {masked_url(url)}: {path} is not a file")
+        return create_engine(f"sqlite:///file:{path.resolve()}?mode=ro&uri=true",
+                             connect_args={"check_same_thread": False})
+    path.parent.mkdir(parents=True, exist_ok=True)
     # One connection per thread from the pool; SQLite's busy timeout makes concurrent writers wait their turn.
     engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": BUSY_TIMEOUT_S})
     event.listen(engine, "connect", _prepare_sqlite_connection)

@@ -40,9 +40,13 @@ try:
 except ImportError:  # Ray is optional (`collabgap[ray]`): play_plan_on_ray says how to install it
     ray = None  # type: ignore[assignment]
 
-from ..runs._engine import EngineSettings
-from ..game._episode import episode_agents
 from .._errors import ConfigError, CoordinatorError, InfrastructureError, StoreError
+from .._records import EpisodeSpec
+from ..game._episode import MessageListener, episode_agents
+from ..runs._engine import EngineSettings
+from ..runs._runfile import RunFile
+from ..runs._runner import Runner, agent_limit
+from ..runs._store import Store
 from ._ray_actors import (
     _CLOSE_TIMEOUT_S,
     _CONNECT_TIMEOUT_S,
@@ -58,11 +62,6 @@ from ._ray_actors import (
     LeaseLostError,
     PlayedEpisode,
 )
-from .._records import EpisodeSpec
-from ..runs._runner import Runner, agent_limit
-from ..game._episode import MessageListener
-from ..runs._store import Store
-from ..runs._runfile import RunFile
 
 logger = logging.getLogger(__name__)
 

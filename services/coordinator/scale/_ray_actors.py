@@ -18,10 +18,10 @@ try:
 except ImportError:  # Ray is optional (`collabgap[ray]`): play_plan_on_ray says how to install it
     ray = None  # type: ignore[assignment]
 
-from ..runs._engine import EngineSettings, EpisodeEngine
-from ..game._episode import episode_agents
 from .._errors import CoordinatorError
 from .._records import EpisodeRecord, EpisodeSpec
+from ..game._episode import episode_agents
+from ..runs._engine import EngineSettings, EpisodeEngine
 from ..runs._store import Store
 
 logger = logging.getLogger(__name__)

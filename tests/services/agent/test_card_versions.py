@@ -1,6 +1,7 @@
 """The card follows the client's A2A version: a 1.0 client (or one that names no version,
 as strict 1.0 clients and the A2A TCK fetch the card) gets a card a strict 1.0 parser accepts; a 0.3 client (one
-that names 0.3, in a header or in the card path's query) gets the 0.3 fields it needs, and both can then talk to the agent."""
+that names 0.3, in a header or in the card path's query) gets the 0.3 fields it needs, and both can then talk to the
+agent."""
 
 from __future__ import annotations
 

@@ -5,17 +5,16 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from collabgap.services.agent import AgentSettings, PlayerSpecError, create_agent_app, parse_player
 from collabgap.services.coordinator import ConfigError, load_run_file
+from tests._command import COLLABGAP
 
 FORMS = ("scripted:cartographer, scripted:follower, scripted:grader, openai:<model>, anthropic:<model> "
          "(or openai/<model>, anthropic/<model>)")
-COMMAND = [sys.executable, "-m", "collabgap.services"]
 
 
 @pytest.mark.parametrize(("spec", "kind", "name"), [
@@ -69,7 +68,7 @@ def test_a_run_file_answers_a_bad_spec_with_the_accepted_forms(tmp_path: Path) -
 
 
 def test_agent_serve_answers_a_bad_spec_in_one_line_with_the_accepted_forms() -> None:
-    done = subprocess.run([*COMMAND, "agent", "serve", "--player", "gemini/gemini-2.5-pro", "--port", "1"],
+    done = subprocess.run([*COLLABGAP, "agent", "serve", "--player", "gemini/gemini-2.5-pro", "--port", "1"],
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 2
     assert done.stderr == f"error: unknown player 'gemini/gemini-2.5-pro'; accepted: {FORMS}\n"
@@ -78,7 +77,7 @@ def test_agent_serve_answers_a_bad_spec_in_one_line_with_the_accepted_forms() ->
 def test_agent_serve_reads_a_slash_spec_as_that_vendor_and_model() -> None:
     """The key check runs before anything is served, so its message shows how the spec was read."""
     environ = {name: value for name, value in os.environ.items() if name != "OPENAI_API_KEY"}
-    done = subprocess.run([*COMMAND, "agent", "serve", "--player", "openai/gpt-4.1-mini", "--port", "1"],
+    done = subprocess.run([*COLLABGAP, "agent", "serve", "--player", "openai/gpt-4.1-mini", "--port", "1"],
                           capture_output=True, text=True, timeout=60, env=environ)
     assert done.returncode == 2
     assert done.stderr == "error: set OPENAI_API_KEY to call openai model 'gpt-4.1-mini'\n"

@@ -18,10 +18,10 @@ from collabgap.services.coordinator import (
     Score,
     SeatSpec,
 )
-from collabgap.services.coordinator.analysis._analysis import Analysis, analyze
-from collabgap.services.coordinator.analysis._paper import model_id
 from collabgap.services.coordinator._errors import ErrorKind
 from collabgap.services.coordinator._records import AgentErrorPolicy
+from collabgap.services.coordinator.analysis._analysis import Analysis, analyze
+from collabgap.services.coordinator.analysis._paper import model_id
 from collabgap.services.coordinator.analysis._stats import cluster_bootstrap, wilson
 
 ALPHA = SeatSpec(name="alpha", url="http://127.0.0.1:9001")

@@ -4,7 +4,6 @@ the matplotlib figures behind it: axis titles, a colour bar, intervals inside th
 from __future__ import annotations
 
 import subprocess
-import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -15,9 +14,9 @@ from PIL import Image
 from collabgap.services.coordinator import EpisodeRecord, RelaySpec, Store
 from collabgap.services.coordinator.analysis._analysis import Analysis, analyze
 from collabgap.services.coordinator.report._figures import FORMATS, gap_chart, pair_heatmap, relay_chart, write_figures
+from tests._command import COLLABGAP
 from tests.services.coordinator.test_report import FULL, MINI, NORTH, SOUTH, episode
 
-COMMAND = [sys.executable, "-m", "collabgap.services"]
 RUN = "paper-figures"
 SVG = "{http://www.w3.org/2000/svg}"
 
@@ -61,7 +60,7 @@ def run_dir(records: list[EpisodeRecord], tmp_path_factory: pytest.TempPathFacto
 @pytest.fixture(scope="module")
 def reported(run_dir: Path) -> tuple[Path, subprocess.CompletedProcess[str]]:
     figures = run_dir / "figures"
-    done = subprocess.run([*COMMAND, "report", str(run_dir), "--figures", str(figures), "--format", "png,svg,pdf"],
+    done = subprocess.run([*COLLABGAP, "report", str(run_dir), "--figures", str(figures), "--format", "png,svg,pdf"],
                           capture_output=True, text=True, timeout=300)
     return figures, done
 
@@ -162,7 +161,7 @@ def test_report_page_names_the_stored_run_and_its_settings(
 
 
 def test_an_unknown_format_names_the_accepted_ones(run_dir: Path, tmp_path: Path) -> None:
-    done = subprocess.run([*COMMAND, "report", str(run_dir), "--out", str(tmp_path / "report"), "--figures",
+    done = subprocess.run([*COLLABGAP, "report", str(run_dir), "--out", str(tmp_path / "report"), "--figures",
                            str(tmp_path / "figures"), "--format", "png,jpg"], capture_output=True, text=True,
                           timeout=300)
     message = " ".join(done.stderr.split())  # the console wraps long lines

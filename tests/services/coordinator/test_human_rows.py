@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import csv
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -22,6 +21,7 @@ from collabgap.services.coordinator import (
 )
 from collabgap.services.coordinator.analysis._analysis import analyze
 from collabgap.services.coordinator.report._report import build_report
+from tests._command import COLLABGAP
 
 RUN = '''name = "baseline"
 
@@ -60,7 +60,7 @@ def test_a_person_elsewhere_is_named_by_url_and_human(tmp_path: Path) -> None:
 
 
 def test_agent_serve_does_not_seat_a_person() -> None:
-    done = subprocess.run([sys.executable, "-m", "collabgap.services", "agent", "serve", "--player", "human", "--port", "1"],
+    done = subprocess.run([*COLLABGAP, "agent", "serve", "--player", "human", "--port", "1"],
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 2 and "unknown player 'human'" in done.stderr
 

@@ -6,10 +6,9 @@ import httpx
 import pytest
 from a2a.client.errors import A2AClientError
 
-from collabgap.services.coordinator import AgentUnreachableError, RefereeClient
-from collabgap.services.coordinator import RefereeFault
-from collabgap.services.coordinator.runs._launch import free_port
+from collabgap.services.coordinator import AgentUnreachableError, RefereeClient, RefereeFault
 from collabgap.services.coordinator.game._seat_client import seat_boundary
+from collabgap.services.coordinator.runs._launch import free_port
 
 
 def test_a_reset_connection_to_an_agent_names_the_reset() -> None:

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from collabgap.services.coordinator import ConfigError, load_run_file
 from collabgap.services.coordinator.runs._plan import expand
+from tests._command import COLLABGAP
 
 EXAMPLE = Path(__file__).parents[3] / "examples" / "scripted-run.toml"
 
@@ -228,7 +228,7 @@ def test_a_changed_cap_or_limit_is_the_same_run_but_a_changed_policy_is_not(tmp_
 
 def test_the_command_prints_the_refusal_and_starts_nothing(tmp_path: Path) -> None:
     path = write(tmp_path, f'runs_dir = "{tmp_path / "runs"}"\n' + CAPPED.replace("gpt-4.1-mini", "gpt-7-turbo"))
-    done = subprocess.run([sys.executable, "-m", "collabgap.services", "run", str(path)], capture_output=True, text=True,
+    done = subprocess.run([*COLLABGAP, "run", str(path)], capture_output=True, text=True,
                           timeout=60, env={**os.environ, "TEST_OPENAI_KEY": "k"})
     assert done.returncode == 2 and "Traceback" not in done.stderr
     printed = " ".join(done.stderr.split())  # the terminal wraps long lines
@@ -239,7 +239,7 @@ def test_the_command_prints_the_refusal_and_starts_nothing(tmp_path: Path) -> No
 def test_the_command_refuses_a_binary_file_without_a_traceback(tmp_path: Path) -> None:
     path = tmp_path / "run.toml"
     path.write_bytes(bytes(range(256)))
-    done = subprocess.run([sys.executable, "-m", "collabgap.services", "run", str(path), "--dry-run"], capture_output=True,
+    done = subprocess.run([*COLLABGAP, "run", str(path), "--dry-run"], capture_output=True,
                           text=True, timeout=60)
     assert (done.returncode, done.stdout) == (2, "")
     assert done.stderr.startswith(f"error: {path}:") and "not a run file" in done.stderr

@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Connection, create_engine, text
+from sqlalchemy import Connection, create_engine, inspect, text
 from sqlalchemy.engine import make_url
 
 from collabgap.protocol import MazeParams, MoveRecord, Usage, VoteRecord
@@ -33,6 +33,7 @@ from collabgap.services.coordinator import (
     SeatSpec,
 )
 from collabgap.services.coordinator._errors import StoreError, StoreVersionError
+from collabgap.services.coordinator.report._store_reader import StoreReader
 from collabgap.services.coordinator.runs._store import Store
 from collabgap.services.coordinator.runs._store_schema import SCHEMA_VERSION
 from tests._postgres import fresh_schema
@@ -220,13 +221,27 @@ def test_store_of_another_schema_version_is_refused_and_left_unchanged(store_url
 
     with pytest.raises(StoreVersionError) as refused:
         Store.open(store_url)
+    with pytest.raises(StoreVersionError) as refused_to_read:
+        StoreReader.open(store_url)
 
-    assert f"schema version {SCHEMA_VERSION + 1}" in str(refused.value)
-    assert f"schema version {SCHEMA_VERSION};" in str(refused.value)
+    for message in (str(refused.value), str(refused_to_read.value)):
+        assert f"schema version {SCHEMA_VERSION + 1}" in message
+        assert f"schema version {SCHEMA_VERSION};" in message
     assert row_counts(store_url) == before
     with database(store_url) as conn:
         assert conn.execute(text("SELECT key, value FROM collabgap_meta")).all() == [
             ("schema_version", str(SCHEMA_VERSION + 1))]
+
+
+def test_the_reader_refuses_a_database_without_a_store_and_creates_none(store_url: str) -> None:
+    with database(store_url) as conn:
+        conn.execute(text("CREATE TABLE episodes (id INTEGER PRIMARY KEY, note TEXT)"))
+
+    with pytest.raises(StoreError, match="is not a collabgap store"):
+        StoreReader.open(store_url)
+
+    with database(store_url) as conn:
+        assert inspect(conn).get_table_names() == ["episodes"]
 
 
 def test_store_shares_a_database_with_unrelated_tables(store_url: str) -> None:

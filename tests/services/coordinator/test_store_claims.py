@@ -5,8 +5,15 @@ from __future__ import annotations
 
 from collabgap.services.coordinator import AttemptRecord, Score
 from collabgap.services.coordinator.runs._store import Store
-from tests.services.coordinator.test_store import CONFIG, PROVENANCE, RUN, error_episode, row_counts, solved_pair
-from tests.services.coordinator.test_store import store_url  # noqa: F401 - the fixture: both backends, as there
+from tests.services.coordinator.test_store import (
+    CONFIG,
+    PROVENANCE,
+    RUN,
+    error_episode,
+    row_counts,
+    solved_pair,
+    store_url,  # noqa: F401 - the fixture: both backends, as there
+)
 
 
 def test_one_runner_holds_a_claim_until_it_expires_or_the_episode_is_stored(store_url: str) -> None:
