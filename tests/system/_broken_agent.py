@@ -15,19 +15,15 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from tests.system._cards import plain_card
+
 TOKEN = "letmein"
 
 
 def _card(request: Request) -> JSONResponse:
     fault = request.path_params["fault"]
     base = f"{request.url.scheme}://{request.url.netloc}/{fault}"
-    card: dict[str, Any] = {
-        "name": f"{fault} agent", "description": "judged by check-agent", "version": "1",
-        "supportedInterfaces": [{"url": f"{base}/rpc/", "protocolBinding": "JSONRPC", "protocolVersion": "1.0"}],
-        "capabilities": {"streaming": False}, "defaultInputModes": ["text/plain"],
-        "defaultOutputModes": ["text/plain"],
-        "skills": [{"id": "collabgap.maze-seat", "name": "Maze seat", "description": "a seat", "tags": ["maze"]}],
-    }
+    card = plain_card(base, f"{fault} agent", "judged by check-agent")
     if fault == "broken":
         del card["skills"], card["version"]
         card["supportedInterfaces"] += [

@@ -15,6 +15,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
 from starlette.routing import Route
 
+from tests.system._cards import plain_card
+
 FAULTS = ("garbage", "silent", "nontext", "oversized", "huge", "slow", "stranger", "error", "loris", "jsonrpc1")
 TEXT_CAP_PLUS = 25_000
 LORIS_PAUSE_S = 2.0
@@ -24,13 +26,7 @@ LORIS_PAUSE_S = 2.0
 def _card(request: Request) -> Response:
     fault = request.path_params["fault"]
     base = f"{request.url.scheme}://{request.url.netloc}/{fault}"
-    card = {
-        "name": f"rude {fault}", "description": "misbehaves on purpose", "version": "1",
-        "supportedInterfaces": [{"url": f"{base}/rpc/", "protocolBinding": "JSONRPC", "protocolVersion": "1.0"}],
-        "capabilities": {"streaming": False}, "defaultInputModes": ["text/plain"],
-        "defaultOutputModes": ["text/plain"],
-        "skills": [{"id": "collabgap.maze-seat", "name": "seat", "description": "rude", "tags": ["rude"]}],
-    }
+    card = plain_card(base, f"rude {fault}", "misbehaves on purpose")
     if fault == "loris":
         return StreamingResponse(_drip(json.dumps(card).encode()), media_type="application/json")
     return JSONResponse(card)

@@ -21,15 +21,8 @@ from collabgap.services.agent._vendors import (
 from collabgap.services.agent._vendors._anthropic import _turns
 from collabgap.services.agent._vendors._base import read_arguments
 from collabgap.services.fake_llm import FakeVendorSettings, create_fake_vendor_app
-from tests.services.fake_llm._wire import TASK
+from tests.services.fake_llm._wire import OPENING, PARTNER_VOTED, TASK
 
-OPENING = ("Hello! Here is my whole map (rows top to bottom, ? = hidden from me):\n"
-           "@?#???\n..????\n.?.??#\n?#?.??\n.#..?.\n??...*")
-PARTNER_VOTED = (
-    "[other agent]: Hello! Here is my whole map (rows top to bottom, ? = hidden from me):\n"
-    "@.?..#\n??##..\n?#?..?\n.?#?..\n????#?\n..???*\n"
-    "Next I propose down (10 moves to the goal). Do you agree?\nI have voted down at the referee."
-)
 OpenVendor = Callable[[str, bool], Vendor]
 
 

@@ -22,6 +22,16 @@ PARTNER_REPLY = (
     "Next I propose down (10 moves to the goal). Do you agree?\nMOVE: down"
 )
 
+OPENING = ("Hello! Here is my whole map (rows top to bottom, ? = hidden from me):\n"
+           "@?#???\n..????\n.?.??#\n?#?.??\n.#..?.\n??...*")
+"""The cartographer's opening, as a seat that votes at the referee says it."""
+PARTNER_VOTED = (
+    "[other agent]: Hello! Here is my whole map (rows top to bottom, ? = hidden from me):\n"
+    "@.?..#\n??##..\n?#?..?\n.?#?..\n????#?\n..???*\n"
+    "Next I propose down (10 moves to the goal). Do you agree?\nI have voted down at the referee."
+)
+"""The partner's reply when it votes at the referee rather than in its message."""
+
 
 def openai_body(model: str = "sim-cartographer", *, stream: bool = False, **extra: Any) -> dict[str, Any]:
     """A chat completion request for the cartographer's opening turn."""

@@ -11,6 +11,8 @@ import pytest
 from ._wire import (
     ANTHROPIC_HEADERS,
     OPENAI_HEADERS,
+    OPENING,
+    PARTNER_VOTED,
     TASK,
     anthropic_body,
     anthropic_events,
@@ -19,13 +21,6 @@ from ._wire import (
 )
 from .conftest import Connect
 
-OPENING = ("Hello! Here is my whole map (rows top to bottom, ? = hidden from me):\n"
-           "@?#???\n..????\n.?.??#\n?#?.??\n.#..?.\n??...*")
-PARTNER_VOTED = (
-    "[other agent]: Hello! Here is my whole map (rows top to bottom, ? = hidden from me):\n"
-    "@.?..#\n??##..\n?#?..?\n.?#?..\n????#?\n..???*\n"
-    "Next I propose down (10 moves to the goal). Do you agree?\nI have voted down at the referee."
-)
 SCHEMA = {"type": "object", "properties": {"direction": {"type": "string"}}, "required": ["direction"]}
 OPENAI_TOOLS = [{"type": "function", "function": {"name": name, "description": name, "parameters": SCHEMA}}
                 for name in ("get_view", "propose_move", "game_status")]
