@@ -29,44 +29,55 @@ from ._records import (
     Score,
     SeatSpec,
 )
-from .analysis._analysis import Analysis, Cell, analyze
-from .analysis._stats import mean_ci
-from .game._episode import play_episode
-from .game._experiment import run_episodes
-from .game._prices import PriceTable
-from .game._prompts import Prompts
-from .game._referee_client import RefereeClient
-from .game._seat_client import MAX_REPLY_BYTES, MAX_REPLY_CHARS, AgentConnection, SeatReply
-from .interop._assessor import (
+from .analysis import Analysis, Cell, analyze, mean_ci
+from .game import (
+    MAX_REPLY_BYTES,
+    MAX_REPLY_CHARS,
+    AgentConnection,
+    PriceTable,
+    Prompts,
+    RefereeClient,
+    SeatReply,
+    play_episode,
+    run_episodes,
+)
+from .interop import (
     AssessmentConfig,
     AssessmentResult,
     AssessorSettings,
-    create_assessor_app,
-)
-from .interop._check import (
+    Check,
     CheckReport,
     check_agent,
     check_report_json,
+    create_assessor_app,
     render_check_report,
 )
-from .interop._check_card import Check
-from .report._export import ExportOptions, ExportTally, chat_examples, write_jsonl
-from .report._report import ReportFiles, build_report, terminal_tables
-from .runs._demo import DEMO_PLAYERS, DemoResult, DemoSettings, run_demo
-from .runs._launch import ServiceGroup, free_port
-from .runs._play import PlayResult, PlaySettings, run_play
-from .runs._run import (
+from .report import ExportOptions, ExportTally, ReportFiles, build_report, chat_examples, terminal_tables, write_jsonl
+from .runs import (
+    DEMO_PLAYERS,
+    SCHEMA_VERSION,
+    Backend,
+    DemoResult,
+    DemoSettings,
+    LocalBackend,
+    PlayResult,
+    PlaySettings,
+    RunFile,
+    RunOutcome,
+    RunProgress,
+    RunSummary,
+    ServiceGroup,
+    Store,
     execute_run,
+    free_port,
     load_records,
+    load_run_file,
+    masked_url,
     plan_run,
+    run_demo,
     run_paths,
+    run_play,
 )
-from .runs._runfile import RunFile
-from .runs._runfile_load import load_run_file
-from .runs._runner import Backend, LocalBackend, RunOutcome, RunProgress
-from .runs._store import RunSummary, Store
-from .runs._store_schema import SCHEMA_VERSION
-from .runs._store_url import masked_url
 
 __all__ = [
     "AgentConnection", "AgentError", "AgentTimeoutError", "AgentUnreachableError", "Analysis", "AssessmentConfig",
