@@ -14,7 +14,7 @@ import contextlib
 import logging
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from pydantic import SecretStr
 
@@ -184,8 +184,9 @@ class Episodes:
 
     async def close(self) -> None:
         """Close the connections."""
-        for held in [*self._agents.values(), *([self._referee] if self._referee else [])]:
-            await held.close()  # type: ignore[attr-defined]
+        held: list[_Held[Any]] = [*self._agents.values(), *([self._referee] if self._referee else [])]
+        for connection in held:
+            await connection.close()
         self._agents, self._referee = {}, None
 
     async def _play_once(self, spec: EpisodeSpec) -> EpisodeRecord:
